@@ -1,0 +1,20 @@
+"""`litekube` command line: server, kubectl, ecs."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="litekube")
+def main() -> None:
+    """litekube: a Kubernetes-compatible cluster on one machine, in about a second."""
+
+
+def _register() -> None:
+    from litekube.cli import ecs
+
+    main.add_command(ecs.ecs)
+
+
+_register()
