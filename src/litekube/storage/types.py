@@ -10,7 +10,7 @@ Errors are the exceptions below; the apiserver turns them into Kubernetes Status
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -105,11 +105,12 @@ class Storage(Protocol):
         CompactedError if revision < compacted revision; FutureRevisionError if > current.
         """
 
-    def watch(self, prefix: str, from_revision: int) -> AsyncIterator[WatchEvent]:
+    def watch(self, prefix: str, from_revision: int) -> AsyncGenerator[WatchEvent, None]:
         """Events under prefix with revision > from_revision, in revision order, then live.
 
         Raises CompactedError (on first iteration) if from_revision is older than the
-        compacted revision. The iterator ends when the storage closes.
+        compacted revision. The iterator ends when the storage closes. A consumer that
+        stops early should aclose() it (e.g. `async with contextlib.aclosing(...)`).
         """
         ...
 
