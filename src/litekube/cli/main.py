@@ -12,8 +12,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import ecs
+    from litekube.cli import ecs, kubectl, server
 
+    main.add_command(server.server_command)
+    main.add_command(kubectl.kubectl_command)
     main.add_command(ecs.ecs)
 
 

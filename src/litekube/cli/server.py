@@ -1,0 +1,115 @@
+"""`litekube server`: the API server plus (as they land) controllers, scheduler and node agent.
+
+Runs until SIGTERM/SIGINT, then stops every component in reverse order so that nothing
+(processes, mounts, network state) outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import click
+
+from litekube.apiserver.server import APIServer, APIServerConfig, default_data_dir
+
+log = logging.getLogger("litekube")
+
+# Other components register here: (name, factory(apiserver, options) -> awaitable stop function).
+Component = Callable[[APIServer, dict[str, object]], Awaitable[Callable[[], Awaitable[None]]]]
+COMPONENTS: list[tuple[str, Component]] = []
+
+
+def register_component(name: str, factory: Component) -> None:
+    COMPONENTS.append((name, factory))
+
+
+async def run_server(config: APIServerConfig, options: dict[str, object], started: float) -> None:
+    server = APIServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    stoppers: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+    try:
+        await server.start()
+        ms = (time.monotonic() - started) * 1000
+        kubeconfig = config.kubeconfig_path
+        click.echo(f"litekube API server ready at {server.url} in {ms:.0f} ms", err=True)
+        click.echo(
+            f"kubeconfig: {kubeconfig}\n  export KUBECONFIG={kubeconfig}   # or: litekube kubectl get pods",
+            err=True,
+        )
+        for name, factory in COMPONENTS:
+            if options.get(f"disable_{name}"):
+                continue
+            stoppers.append((name, await factory(server, options)))
+        await stop.wait()
+        click.echo("litekube: shutting down", err=True)
+    finally:
+        for name, stopper in reversed(stoppers):
+            try:
+                await asyncio.wait_for(stopper(), timeout=30)
+            except Exception:
+                log.exception("stopping %s failed", name)
+        await server.stop()
+
+
+@click.command("server")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="State, certificates and kubeconfig (default /var/lib/litekube as root).",
+)
+@click.option("--port", type=int, default=6443, show_default=True, help="HTTPS port of the API server.")
+@click.option("--bind-address", default="0.0.0.0", show_default=True)
+@click.option("--storage", default="", help="sqlite:///path/state.db (default) or memory://.")
+@click.option("--tls-san", multiple=True, help="Extra host name or IP for the serving certificate.")
+@click.option("--simulated-nodes", type=int, default=0, help="Register N simulated (kwok-style) nodes.")
+@click.option("--disable-controllers", is_flag=True, help="Run no controllers or scheduler.")
+@click.option("--disable-agent", is_flag=True, help="Run no real node on this machine.")
+@click.option("-v", "--verbose", count=True)
+def server_command(
+    data_dir: Path | None,
+    port: int,
+    bind_address: str,
+    storage: str,
+    tls_san: tuple[str, ...],
+    simulated_nodes: int,
+    disable_controllers: bool,
+    disable_agent: bool,
+    verbose: int,
+) -> None:
+    """Run a litekube cluster on this machine."""
+    started = time.monotonic()
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = APIServerConfig(
+        data_dir=data_dir or default_data_dir(),
+        port=port,
+        bind_address=bind_address,
+        storage=storage,
+        extra_sans=list(tls_san),
+    )
+    options: dict[str, object] = {
+        "simulated_nodes": simulated_nodes,
+        "disable_controllers": disable_controllers,
+        "disable_agent": disable_agent,
+    }
+    try:
+        import uvloop
+
+        runner: Callable[..., object] = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(run_server(config, options, started))
+    sys.exit(0)
