@@ -36,12 +36,24 @@ def meta(obj: JSON) -> JSON:
 
 
 def encode_for_storage(obj: JSON) -> bytes:
-    """Objects are stored without resourceVersion: the storage revision is the source of truth."""
+    """Objects are stored without resourceVersion (the storage revision is the source of truth)
+    and with `metadata` as the first key, so lists can splice the revision in as bytes."""
     m = obj.get("metadata") or {}
     if "resourceVersion" in m:
         m = {k: v for k, v in m.items() if k != "resourceVersion"}
-        obj = {**obj, "metadata": m}
-    return orjson.dumps(obj)
+    return orjson.dumps({"metadata": m, **{k: v for k, v in obj.items() if k != "metadata"}})
+
+
+_META_PREFIX = b'{"metadata":{'
+
+
+def encoded_with_revision(value: bytes, revision: int) -> bytes:
+    """Stored bytes with metadata.resourceVersion set, without decoding when possible."""
+    if value.startswith(_META_PREFIX):
+        rest = value[len(_META_PREFIX) :]
+        rv = b'"resourceVersion":"' + str(revision).encode() + b'"'
+        return _META_PREFIX + rv + (b"," + rest if not rest.startswith(b"}") else rest)
+    return orjson.dumps(decode_from_storage(value, revision))
 
 
 def decode_from_storage(value: bytes, revision: int) -> JSON:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from litekube.apiserver import errors, strategy
 from litekube.apiserver.objects import (
     JSON,
     decode_from_storage,
+    encoded_with_revision,
     deepcopy,
     encode_for_storage,
     meta,
@@ -43,6 +45,7 @@ from litekube.storage.types import (
     ConflictError,
     KeyExistsError,
     KeyNotFoundError,
+    KeyValue,
     Storage,
 )
 
@@ -113,6 +116,40 @@ class Registry:
 
     async def list_objects(self, rt: ResourceType, namespace: str | None, opts: ListOptions) -> JSON:
         labels, fields = self.selectors(rt, opts.label_selector, opts.field_selector)
+        items: list[JSON] = []
+
+        def keep(kv: KeyValue) -> bool:
+            obj = decode_from_storage(kv.value, kv.mod_revision)
+            if labels.matches((obj.get("metadata") or {}).get("labels")) and fields.matches(obj):
+                items.append(self._present(rt, obj))
+                return True
+            return False
+
+        list_meta = await self._scan(rt, namespace, opts, keep)
+        return {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": items}
+
+    async def list_encoded(self, rt: ResourceType, namespace: str | None, opts: ListOptions) -> bytes | None:
+        """The List as JSON bytes without decoding every object, or None when selectors need decoding.
+
+        Stored objects start with `{"metadata":{` (see objects.encode_for_storage), so the
+        resourceVersion is spliced in as bytes; 5,000 pods list several times faster this way.
+        """
+        if opts.label_selector or opts.field_selector:
+            return None
+        chunks: list[bytes] = []
+
+        def keep(kv: KeyValue) -> bool:
+            chunks.append(encoded_with_revision(kv.value, kv.mod_revision))
+            return True
+
+        list_meta = await self._scan(rt, namespace, opts, keep)
+        head = orjson.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta})
+        return head[:-1] + b',"items":[' + b",".join(chunks) + b"]}"
+
+    async def _scan(
+        self, rt: ResourceType, namespace: str | None, opts: ListOptions, keep: Callable[[KeyValue], bool]
+    ) -> JSON:
+        """Read pages until `limit` objects were kept (selectors filter after the read) or the end."""
         prefix = rt.storage_prefix + (f"{namespace}/" if rt.namespaced and namespace else "")
         revision = 0
         start_after: str | None = None
@@ -120,24 +157,21 @@ class Registry:
             revision, start_after = _decode_continue(opts.continue_token)
         elif opts.resource_version not in ("", "0") and opts.resource_version_match == "Exact":
             revision = _parse_rv(opts.resource_version)
-        items: list[JSON] = []
+        kept = 0
         more = False
         last_key: str | None = None
         try:
-            # Selectors filter after the read; keep reading pages until `limit` matches or the end.
             while True:
-                want = opts.limit - len(items) if opts.limit else 0
+                want = opts.limit - kept if opts.limit else 0
                 page = await self.storage.list(prefix, revision, want, start_after)
                 revision = page.revision
                 for kv in page.items:
-                    obj = decode_from_storage(kv.value, kv.mod_revision)
-                    if labels.matches((obj.get("metadata") or {}).get("labels")) and fields.matches(obj):
-                        items.append(self._present(rt, obj))
+                    kept += keep(kv)
                     last_key = kv.key
                 if not page.more:
                     break
                 start_after = last_key
-                if opts.limit and len(items) >= opts.limit:
+                if opts.limit and kept >= opts.limit:
                     more = True
                     break
         except CompactedError as e:
@@ -149,7 +183,7 @@ class Registry:
         list_meta: JSON = {"resourceVersion": str(revision)}
         if more and last_key is not None:
             list_meta["continue"] = _encode_continue(revision, last_key)
-        return {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": items}
+        return list_meta
 
     def selectors(self, rt: ResourceType, label_selector: str, field_selector: str) -> tuple[Any, Any]:
         try:

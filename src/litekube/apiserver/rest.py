@@ -232,8 +232,16 @@ class ResourceHandlers:
         return json_response(result.obj, 201, warnings=result.warnings)
 
     async def _list(self, request: web.Request, rr: ResourceRequest) -> web.Response:
-        listed = await self.registry.list_objects(rr.rt, rr.namespace, list_options(request))
-        if wants_table(request):
+        opts = list_options(request)
+        as_table = wants_table(request)
+        if not as_table:
+            encoded = await self.registry.list_encoded(rr.rt, rr.namespace, opts)
+            if encoded is not None:
+                resp = web.Response(body=encoded, content_type=None)
+                resp.headers["Content-Type"] = "application/json"
+                return resp
+        listed = await self.registry.list_objects(rr.rt, rr.namespace, opts)
+        if as_table:
             table = printers.build_table(
                 rr.rt,
                 listed["items"],
