@@ -121,6 +121,12 @@ class ServiceAllocations:
                     np = old_ports.get((p.get("port"), p.get("protocol", "TCP")))
                     if np:
                         p["nodePort"] = np
+        if _needs_node_ports(old) and not _needs_node_ports(new):
+            # Upstream drops type-dependent fields the client did not change (dropTypeDependentFields).
+            old_node_ports = {p.get("nodePort") for p in os_.get("ports") or []}
+            for p in ns.get("ports") or []:
+                if p.get("nodePort") in old_node_ports:
+                    p.pop("nodePort", None)
         if ns.get("healthCheckNodePort") is None and os_.get("healthCheckNodePort"):
             ns["healthCheckNodePort"] = os_["healthCheckNodePort"]
 
