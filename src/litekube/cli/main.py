@@ -12,7 +12,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import ecs, kubectl, server
+    from litekube.cli import components, ecs, kubectl, server
+
+    assert components  # registers the server's components
 
     main.add_command(server.server_command)
     main.add_command(kubectl.kubectl_command)
