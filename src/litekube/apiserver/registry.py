@@ -32,9 +32,9 @@ from litekube.apiserver import errors, strategy
 from litekube.apiserver.objects import (
     JSON,
     decode_from_storage,
-    encoded_with_revision,
     deepcopy,
     encode_for_storage,
+    encoded_with_revision,
     meta,
     now_rfc3339,
     random_suffix,
