@@ -384,8 +384,8 @@ class ResourceHandlers:
                 await resp.write(
                     orjson.dumps({"type": "BOOKMARK", "object": bookmark(rr.rt, last_rev)}) + b"\n"
                 )
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
+        except ConnectionResetError:
+            return resp  # the client went away: nothing left to say
         finally:
             if pending is not None:
                 pending.cancel()

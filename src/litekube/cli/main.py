@@ -12,13 +12,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import components, ecs, kubectl, server
+    from litekube.cli import components, ecs, images, kubectl, server
 
     assert components  # registers the server's components
 
     main.add_command(server.server_command)
     main.add_command(kubectl.kubectl_command)
     main.add_command(ecs.ecs)
+    main.add_command(images.images)
 
 
 _register()
