@@ -140,8 +140,19 @@ def make_cluster(tmp: Path, *extra: str) -> Cluster:
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One API server for the session (tests use their own namespaces or names)."""
-    c = make_cluster(tmp_path_factory.mktemp("cluster"), "--disable-agent")
+    """One API server (no controllers, no nodes) for the session: objects are stored and shown."""
+    c = make_cluster(tmp_path_factory.mktemp("cluster"), "--disable-agent", "--disable-controllers")
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Controllers, scheduler and three simulated nodes: the control plane end to end."""
+    c = make_cluster(tmp_path_factory.mktemp("simcluster"), "--disable-agent", "--simulated-nodes", "3")
     c.start()
     try:
         yield c

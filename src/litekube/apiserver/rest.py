@@ -392,7 +392,8 @@ class ResourceHandlers:
                 with contextlib.suppress(BaseException):
                     await pending
             await iterator.aclose()  # type: ignore[attr-defined]
-        await resp.write_eof()
+        with contextlib.suppress(ConnectionResetError):
+            await resp.write_eof()
         return resp
 
     def _event_line(self, rr: ResourceRequest, ev: Event, table: bool, with_columns: bool) -> bytes:
