@@ -23,6 +23,9 @@ class ResourceType:
     verbs: tuple[str, ...] = field(
         default=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
     )
+    # Another group whose storage this resource shares (events.k8s.io Events are core Events
+    # stored once and converted on the way in and out, as upstream does).
+    storage_group: str | None = None
 
     @property
     def api_version(self) -> str:
@@ -40,7 +43,8 @@ class ResourceType:
     @property
     def storage_prefix(self) -> str:
         """Key prefix in storage: /registry/<group or core>/<plural>/ ."""
-        return f"/registry/{self.group or 'core'}/{self.plural}/"
+        group = self.storage_group if self.storage_group is not None else self.group
+        return f"/registry/{group or 'core'}/{self.plural}/"
 
     def storage_key(self, namespace: str | None, name: str) -> str:
         if self.namespaced:
@@ -124,7 +128,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     # coordination.k8s.io/v1
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
     # events.k8s.io/v1 (the same stored events as core/v1, in the newer shape)
-    ResourceType("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",)),
+    ResourceType("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",), storage_group=""),
 )
 
 _BY_PATH: dict[tuple[str, str, str], ResourceType] = {

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import orjson
 
 from litekube.api.resources import ResourceType
-from litekube.apiserver import errors
+from litekube.apiserver import conversion, errors
 from litekube.apiserver.objects import JSON, decode_from_storage
 from litekube.apiserver.registry import Registry
 from litekube.storage.types import CompactedError, KeyValue, Storage
@@ -43,10 +43,10 @@ class WatchHub:
         self._encoded: OrderedDict[tuple[str, str, str, str, str], bytes] = OrderedDict()
 
     def _decode(self, rt: ResourceType, kv: KeyValue) -> JSON:
-        key = (kv.key, kv.mod_revision)
+        key = (rt.api_version + kv.key, kv.mod_revision)
         obj = self._objects.get(key)
         if obj is None:
-            obj = decode_from_storage(kv.value, kv.mod_revision)
+            obj = conversion.to_served(rt, decode_from_storage(kv.value, kv.mod_revision))
             obj["kind"], obj["apiVersion"] = rt.kind, rt.api_version
             self._objects[key] = obj
             if len(self._objects) > _CACHE_SIZE:
