@@ -195,3 +195,41 @@ def test_unschedulable_pod_stays_pending_with_upstream_message(sim_cluster: Clus
     assert cond["message"].startswith("0/3 nodes are available: 3 Insufficient cpu.")
     assert "Pending" in c.ok("get", "pod", "huge", "-n", ns)
     assert "FailedScheduling" in c.ok("describe", "pod", "huge", "-n", ns)
+
+
+def test_simulated_nodes_join_a_running_cluster(sim_cluster: Cluster) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    litekube = str(Path(sys.executable).parent / "litekube")
+    proc = subprocess.Popen(
+        [
+            litekube,
+            "nodes",
+            "simulate",
+            "--count",
+            "2",
+            "--prefix",
+            "joined-",
+            "--kubeconfig",
+            sim_cluster.kubeconfig,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def joined() -> bool:
+            out = sim_cluster.ok("get", "nodes")
+            return (
+                sum(1 for line in out.splitlines() if line.startswith("joined-") and " Ready " in line) == 2
+            )
+
+        _wait(joined, timeout=30)
+    finally:
+        proc.send_signal(2)
+        proc.communicate(timeout=30)
+    for name in ("joined-0", "joined-1"):
+        sim_cluster.ok("delete", "node", name)

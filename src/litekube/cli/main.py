@@ -12,7 +12,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import components, ecs, images, kubectl, server
+    from litekube.cli import components, ecs, images, kubectl, nodes, server
 
     assert components  # registers the server's components
 
@@ -20,6 +20,7 @@ def _register() -> None:
     main.add_command(kubectl.kubectl_command)
     main.add_command(ecs.ecs)
     main.add_command(images.images)
+    main.add_command(nodes.nodes)
 
 
 _register()
