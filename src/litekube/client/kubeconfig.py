@@ -28,7 +28,9 @@ def client_from_kubeconfig(path: str | Path, user_agent: str = "litekube") -> Cl
     context_name = config.get("current-context")
     context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
     cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
-    user = next((u["user"] for u in config.get("users", []) if u["name"] == context.get("user")), {})
+    user: dict[str, Any] = next(
+        (u["user"] for u in config.get("users", []) if u["name"] == context.get("user")), {}
+    )
     ctx = ssl.create_default_context()
     ca = _material(cluster, "certificate-authority")
     if cluster.get("insecure-skip-tls-verify"):
