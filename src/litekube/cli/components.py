@@ -2,7 +2,8 @@
 
     controllers  ControllerManager: deployment, replicaset, replicationcontroller, garbage
                  collector, namespace, serviceaccount, job, cronjob, endpoints,
-                 endpointslice, node lifecycle, and the scheduler, over shared informers
+                 endpointslice, node lifecycle, daemonset, statefulset, ttl-after-finished,
+                 and the scheduler, over shared informers
     simulated    kwok-style simulated nodes (`--simulated-nodes N`)
 
 Every component reaches the API through a client on the server's local unix socket.
@@ -16,11 +17,14 @@ from litekube.apiserver.server import APIServer
 from litekube.cli.server import register_component
 from litekube.client.base import Client
 from litekube.controllers.cronjob import CronJobController
+from litekube.controllers.daemonset import DaemonSetController
 from litekube.controllers.endpoints import EndpointsController
 from litekube.controllers.endpointslice import EndpointSliceController
 from litekube.controllers.job import JobController
 from litekube.controllers.manager import ControllerFactory, ControllerManager
 from litekube.controllers.nodelifecycle import NodeLifecycleController
+from litekube.controllers.statefulset import StatefulSetController
+from litekube.controllers.ttlafterfinished import TTLAfterFinishedController
 from litekube.machinery.clock import Clock, RealClock
 from litekube.machinery.controller import Controller
 from litekube.machinery.informer import InformerFactory
@@ -43,6 +47,9 @@ def extra_factories(server: APIServer) -> dict[str, ControllerFactory]:
         "endpointslice": EndpointSliceController,
         "nodelifecycle": NodeLifecycleController,
         "scheduler": Scheduler,
+        "daemonset": DaemonSetController,
+        "statefulset": StatefulSetController,
+        "ttlafterfinished": TTLAfterFinishedController,
     }
 
 

@@ -12,9 +12,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import components, ecs, images, kubectl, nodes, server
+    from litekube.cli import agent, components, ecs, images, kubectl, nodes, server
 
-    assert components  # registers the server's components
+    assert components and agent  # registers the server's components
 
     main.add_command(server.server_command)
     main.add_command(kubectl.kubectl_command)

@@ -104,12 +104,10 @@ def server_command(
         "disable_controllers": disable_controllers,
         "disable_agent": disable_agent,
     }
-    try:
-        import uvloop
-
-        runner: Callable[..., object] = uvloop.run
-    except ImportError:  # pragma: no cover
-        runner = asyncio.run
+    # The standard event loop, not uvloop: under uvloop, asyncio subprocesses that exit before
+    # reading their stdin (CNI plugins' VERSION, for one) fail with "handler is closed"
+    # instead of the BrokenPipeError asyncio tolerates; every component is tested on this loop.
+    runner = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):
         runner(run_server(config, options, started))
     sys.exit(0)

@@ -1,0 +1,49 @@
+"""A real cluster with the embedded node: real containers from the local test registry.
+
+Needs root (runc, mounts, network namespaces, nftables). The seed's image names resolve
+unchanged: docker.io is mirrored to a local docker-registry holding images built from
+Debian packages (tests/fixtures/images.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Cluster, make_cluster
+from tests.fixtures.images import LocalRegistry, local_registry  # noqa: F401
+
+pytestmark = pytest.mark.root
+
+
+def _missing() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("runc", "conmon", "nft", "skopeo", "docker-registry"):
+        if (
+            not shutil.which(tool)
+            and not os.path.exists(f"/usr/bin/{tool}")
+            and not os.path.exists(f"/usr/sbin/{tool}")
+        ):
+            return f"{tool} is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def node_cluster(
+    tmp_path_factory: pytest.TempPathFactory, local_registry: LocalRegistry
+) -> Iterator[Cluster]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    c = make_cluster(tmp_path_factory.mktemp("nodecluster"))
+    c.data_dir.mkdir(parents=True, exist_ok=True)
+    local_registry.mirrors_yaml(c.data_dir / "registries.yaml")
+    c.start(timeout=60)
+    try:
+        yield c
+    finally:
+        c.stop(timeout=90)
