@@ -40,6 +40,7 @@ class Cluster:
     home: Path
     process: subprocess.Popen[bytes] | None = None
     extra_args: list[str] = field(default_factory=list)
+    ingress_ports: tuple[int, int] = (80, 443)
 
     @property
     def kubeconfig(self) -> str:

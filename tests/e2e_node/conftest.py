@@ -39,7 +39,17 @@ def node_cluster(
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    c = make_cluster(tmp_path_factory.mktemp("nodecluster"))
+    from tests.conftest import free_port
+
+    http_port, https_port = free_port(), free_port()
+    c = make_cluster(
+        tmp_path_factory.mktemp("nodecluster"),
+        "--ingress-http-port",
+        str(http_port),
+        "--ingress-https-port",
+        str(https_port),
+    )
+    c.ingress_ports = (http_port, https_port)
     c.data_dir.mkdir(parents=True, exist_ok=True)
     local_registry.mirrors_yaml(c.data_dir / "registries.yaml")
     c.start(timeout=60)

@@ -1,4 +1,4 @@
-"""The embedded node: kubelet (real containers), pod streams, service proxy and cluster DNS.
+"""The embedded node: kubelet (real containers), pod streams, service proxy, cluster DNS, Ingress.
 
 Started by `litekube server` unless `--disable-agent`; needs root (runc, mounts, network
 namespaces, nftables). Shutdown stops every container and removes every pod network, the
@@ -92,6 +92,17 @@ async def start_agent(server: APIServer, options: dict[str, object]) -> Stop:
         dns = build_dns(client)
         await dns.start()
         stops.append(dns.stop)
+        if not options.get("disable_ingress"):
+            from litekube.ingress import build_ingress_controller
+
+            ingress = build_ingress_controller(
+                client,
+                server.config.data_dir,
+                http_port=int(options.get("ingress_http_port") or 80),  # type: ignore[call-overload]
+                https_port=int(options.get("ingress_https_port") or 443),  # type: ignore[call-overload]
+            )
+            await ingress.start()
+            stops.append(ingress.stop)
     except BaseException:
         await stop()
         raise

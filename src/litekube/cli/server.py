@@ -75,6 +75,9 @@ async def run_server(config: APIServerConfig, options: dict[str, object], starte
 @click.option("--simulated-nodes", type=int, default=0, help="Register N simulated (kwok-style) nodes.")
 @click.option("--disable-controllers", is_flag=True, help="Run no controllers or scheduler.")
 @click.option("--disable-agent", is_flag=True, help="Run no real node on this machine.")
+@click.option("--disable-ingress", is_flag=True, help="Run no nginx Ingress controller.")
+@click.option("--ingress-http-port", type=int, default=80, show_default=True)
+@click.option("--ingress-https-port", type=int, default=443, show_default=True)
 @click.option("-v", "--verbose", count=True)
 def server_command(
     data_dir: Path | None,
@@ -85,6 +88,9 @@ def server_command(
     simulated_nodes: int,
     disable_controllers: bool,
     disable_agent: bool,
+    disable_ingress: bool,
+    ingress_http_port: int,
+    ingress_https_port: int,
     verbose: int,
 ) -> None:
     """Run a litekube cluster on this machine."""
@@ -103,6 +109,9 @@ def server_command(
         "simulated_nodes": simulated_nodes,
         "disable_controllers": disable_controllers,
         "disable_agent": disable_agent,
+        "disable_ingress": disable_ingress,
+        "ingress_http_port": ingress_http_port,
+        "ingress_https_port": ingress_https_port,
     }
     # The standard event loop, not uvloop: under uvloop, asyncio subprocesses that exit before
     # reading their stdin (CNI plugins' VERSION, for one) fail with "handler is closed"
