@@ -15,11 +15,14 @@ import time
 MODULES = [
     "api_bench",
     "storage_bench",
+    "controllers_bench",
     "images_bench",
     "runtime_bench",
     "network_bench",
+    "node_bench",
+    "services_bench",
     "dns_bench",
-    "controllers_bench",
+    "ingress_bench",
 ]
 
 

@@ -34,7 +34,7 @@ def _missing() -> str | None:
 
 @pytest.fixture(scope="session")
 def node_cluster(
-    tmp_path_factory: pytest.TempPathFactory, local_registry: LocalRegistry
+    tmp_path_factory: pytest.TempPathFactory, local_registry: LocalRegistry  # noqa: F811
 ) -> Iterator[Cluster]:
     reason = _missing()
     if reason:
