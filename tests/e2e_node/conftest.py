@@ -34,7 +34,8 @@ def _missing() -> str | None:
 
 @pytest.fixture(scope="session")
 def node_cluster(
-    tmp_path_factory: pytest.TempPathFactory, local_registry: LocalRegistry  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+    local_registry: LocalRegistry,  # noqa: F811
 ) -> Iterator[Cluster]:
     reason = _missing()
     if reason:
