@@ -107,6 +107,8 @@ def _popen(argv: list[str], conmon_log: Path, sync_fd: int) -> subprocess.Popen[
             pass_fds=(sync_fd,),
             env=env,
             start_new_session=True,
+            # conmon writes its `oom` marker into its working directory: keep it in the bundle.
+            cwd=conmon_log.parent,
         )
 
 
