@@ -32,7 +32,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped when this package is done: later suites check for leaks
 def node_cluster(
     tmp_path_factory: pytest.TempPathFactory,
     local_registry: LocalRegistry,  # noqa: F811
