@@ -69,7 +69,7 @@ async def test_seed_cronjob_fires_at_six(h: Harness) -> None:
 async def test_concurrency_policies(h: Harness, policy: str) -> None:
     spec = {"schedule": "*/5 * * * *", "concurrencyPolicy": policy, "jobTemplate": {"spec": {"template": {}}}}
     await h.client.create(CRONJOBS, {"metadata": {"name": "c"}, "spec": spec}, "default")
-    await h.advance(300, step=60)
+    await h.advance(360, step=60)  # the controller wakes 100 ms after the schedule time
     assert len(jobs(h)) == 1
     await h.advance(300, step=60)
     names = [j["metadata"]["name"] for j in jobs(h)]
@@ -92,7 +92,7 @@ async def test_history_limits(h: Harness) -> None:
     }
     await h.client.create(CRONJOBS, {"metadata": {"name": "hist"}, "spec": spec}, "default")
     for hour in range(4):
-        await h.advance(3600, step=900)
+        await h.advance(3700, step=925)  # past the hour plus the 100 ms requeue margin
         newest = sorted(jobs(h), key=lambda j: j["metadata"]["name"])[-1]
         await finish(h, newest, "Failed" if hour == 3 else "Complete")
         await h.run()

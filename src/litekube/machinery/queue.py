@@ -164,7 +164,7 @@ class WorkQueue:
             current[1].cancel()
         self._waiting[key] = (
             deadline,
-            asyncio.get_running_loop().create_task(self._wait_then_add(key, seconds)),
+            asyncio.get_running_loop().create_task(self._wait_then_add(key, deadline)),
         )
 
     async def _wait_then_add(self, key: str, deadline: float) -> None:

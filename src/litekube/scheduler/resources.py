@@ -16,6 +16,7 @@ Worked example: a node with allocatable cpu "2" and two pods requesting "500m" e
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -31,10 +32,17 @@ DEFAULT_CPU_REQUEST = Fraction(1, 10)
 DEFAULT_MEMORY_REQUEST = Fraction(200 * 2**20)
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_quantity(raw: str | int | float) -> Fraction | None:
+    # The same few strings ("100m", "128Mi", node allocatables) are parsed for every pod on
+    # every node; Fractions are immutable, so the parsed values can be shared.
+    return parse_quantity(raw)
+
+
 def parse_resources(values: JSON | None) -> Resources:
     out: Resources = {}
     for name, raw in (values or {}).items():
-        quantity = parse_quantity(raw)
+        quantity = _cached_quantity(raw) if isinstance(raw, str | int | float) else parse_quantity(raw)
         if quantity is not None:
             out[name] = quantity
     return out
