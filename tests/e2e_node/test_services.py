@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,66 @@ def _self_signed(name: str, directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+READINESS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ready-test}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: ready-test}}
+  template:
+    metadata: {labels: {app: ready-test}}
+    spec:
+      containers:
+      - name: httpd
+        image: busybox
+        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www"]
+        readinessProbe:
+          exec: {command: ["cat", "/tmp/ready"]}
+          periodSeconds: 1
+          failureThreshold: 1
+          successThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ready-test}
+spec:
+  selector: {app: ready-test}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+def _hits(ip: str, n: int) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for _ in range(n):
+        status, body, _ = _http(ip, 80, "/", {"Connection": "close"})
+        assert status == 200
+        seen[body.strip()] = seen.get(body.strip(), 0) + 1
+    return seen
+
+
+def test_unready_pod_leaves_rotation_and_scale_up_joins(node_cluster: Cluster) -> None:
+    c, ns = node_cluster, "readiness"
+    c.ok("create", "namespace", ns)
+    c.ok("apply", "-n", ns, "-f", "-", input=READINESS)
+    _wait(lambda: len(_ready_pods(c, ns, "app=ready-test")) == 3, timeout=120)
+    ip = json.loads(c.ok("get", "svc", "ready-test", "-n", ns, "-o", "json"))["spec"]["clusterIP"]
+    names = sorted(p["metadata"]["name"] for p in _ready_pods(c, ns, "app=ready-test"))
+    _wait(lambda: set(_hits(ip, 30)) == set(names), timeout=20)
+
+    victim = names[0]
+    c.ok("exec", victim, "-n", ns, "--", "rm", "/tmp/ready")
+    # probe period (1 s) plus one second
+    time.sleep(2.0)
+    seen = _hits(ip, 60)
+    assert victim not in seen, seen
+    assert set(seen) == set(names[1:]), seen
+
+    c.ok("scale", "deployment", "ready-test", "--replicas=4", "-n", ns)
+    newcomer = _wait(
+        lambda: ({p["metadata"]["name"] for p in _ready_pods(c, ns, "app=ready-test")} - set(names)) or None,
+        timeout=60,
+    )
+    _wait(lambda: set(newcomer) <= set(_hits(ip, 40)), timeout=20)
