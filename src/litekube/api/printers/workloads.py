@@ -64,58 +64,47 @@ def deployment_cells(obj: dict[str, Any], now: float) -> list[Any]:
     ]
 
 
-REPLICA_SET_COLUMNS = (
-    name_column(),
-    Column("Desired", "integer", doc=(APPS + "ReplicaSetSpec", "replicas")),
-    Column("Current", "integer", doc=(APPS + "ReplicaSetStatus", "replicas")),
-    Column("Ready", "integer", doc=(APPS + "ReplicaSetStatus", "readyReplicas")),
-    age_column(),
-    CONTAINERS,
-    IMAGES,
-    Column("Selector", priority=1, doc=(APPS + "ReplicaSetSpec", "selector")),
-)
+def _replicated_columns(prefix: str, kind: str) -> tuple[Column, ...]:
+    """ReplicaSet and ReplicationController print the same columns from their own types."""
+    return (
+        name_column(),
+        Column("Desired", "integer", doc=(prefix + kind + "Spec", "replicas")),
+        Column("Current", "integer", doc=(prefix + kind + "Status", "replicas")),
+        Column("Ready", "integer", doc=(prefix + kind + "Status", "readyReplicas")),
+        age_column(),
+        CONTAINERS,
+        IMAGES,
+        Column("Selector", priority=1, doc=(prefix + kind + "Spec", "selector")),
+    )
+
+
+def _replicated_cells(obj: dict[str, Any], now: float, selector: str) -> list[Any]:
+    metadata, spec, status = _common(obj)
+    names, images = container_cells(_template_spec(obj))
+    return [
+        metadata.get("name", ""),
+        int(spec.get("replicas") or 0),
+        int(status.get("replicas") or 0),
+        int(status.get("readyReplicas") or 0),
+        translate_timestamp_since(metadata.get("creationTimestamp"), now),
+        names,
+        images,
+        selector,
+    ]
+
+
+REPLICA_SET_COLUMNS = _replicated_columns(APPS, "ReplicaSet")
+REPLICATION_CONTROLLER_COLUMNS = _replicated_columns(CORE, "ReplicationController")
 
 
 def replica_set_cells(obj: dict[str, Any], now: float) -> list[Any]:
-    metadata, spec, status = _common(obj)
-    names, images = container_cells(_template_spec(obj))
-    return [
-        metadata.get("name", ""),
-        int(spec.get("replicas") or 0),
-        int(status.get("replicas") or 0),
-        int(status.get("readyReplicas") or 0),
-        translate_timestamp_since(metadata.get("creationTimestamp"), now),
-        names,
-        images,
-        format_label_selector(spec.get("selector")),
-    ]
-
-
-REPLICATION_CONTROLLER_COLUMNS = (
-    name_column(),
-    Column("Desired", "integer", doc=(CORE + "ReplicationControllerSpec", "replicas")),
-    Column("Current", "integer", doc=(CORE + "ReplicationControllerStatus", "replicas")),
-    Column("Ready", "integer", doc=(CORE + "ReplicationControllerStatus", "readyReplicas")),
-    age_column(),
-    CONTAINERS,
-    IMAGES,
-    Column("Selector", priority=1, doc=(CORE + "ReplicationControllerSpec", "selector")),
-)
+    # a metav1.LabelSelector
+    return _replicated_cells(obj, now, format_label_selector((obj.get("spec") or {}).get("selector")))
 
 
 def replication_controller_cells(obj: dict[str, Any], now: float) -> list[Any]:
-    metadata, spec, status = _common(obj)
-    names, images = container_cells(_template_spec(obj))
-    return [
-        metadata.get("name", ""),
-        int(spec.get("replicas") or 0),
-        int(status.get("replicas") or 0),
-        int(status.get("readyReplicas") or 0),
-        translate_timestamp_since(metadata.get("creationTimestamp"), now),
-        names,
-        images,
-        format_labels(spec.get("selector")),
-    ]
+    # a plain map of labels
+    return _replicated_cells(obj, now, format_labels((obj.get("spec") or {}).get("selector")))
 
 
 DAEMON_SET_COLUMNS = (
