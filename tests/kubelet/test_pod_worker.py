@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import pytest
+
 from litekube.node.images import ImagePullError
 from litekube.node.runtime.fake import Behaviour
 from tests.kubelet.fakes import PODS, Harness
@@ -348,3 +350,25 @@ async def test_admission_rejects_what_does_not_fit(harness: Harness) -> None:
         "OutOfcpu",
         "Node didn't have enough resource: cpu, requested: 5000, used: 0, capacity: 3900",
     ) in harness.events()
+
+
+async def test_sandbox_starts_while_the_network_is_set_up(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litekube.node.kubelet import pod_worker
+
+    # A network that names its namespace up front (as CniNetwork does), mounted at once.
+    monkeypatch.setattr(harness.network, "netns_name", lambda uid: f"litekube-fake-{uid}", raising=False)
+    monkeypatch.setattr(pod_worker, "_netns_mounted", lambda path: True)
+    harness.network.fail_next()
+    worker = await harness.worker(SIMPLE)
+    await worker.sync()
+    # the ADD failed after the pause container had started: that sandbox is gone again
+    assert worker.sandbox_id is None and worker.network is None
+    assert not [c for c in harness.runtime.containers.values() if c.config.name == "POD"]
+    assert any(reason == "FailedCreatePodSandBox" for reason, _ in harness.events())
+    await worker.sync()
+    assert status_of(harness, "simple-app")["phase"] == "Running"
+    sandboxes = [c for c in harness.runtime.containers.values() if c.config.name == "POD"]
+    assert len(sandboxes) == 1 and sandboxes[0].config.id == worker.sandbox_id
+    assert sandboxes[0].config.netns_path == worker.network.netns_path

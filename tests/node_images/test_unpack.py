@@ -169,3 +169,22 @@ def test_store_cleans_crash_leftovers(tmp_path: Path) -> None:
     (store.layers / ".tmp-def-1").mkdir()
     ContentStore(tmp_path)
     assert list(store.blobs.iterdir()) == [] and list(store.layers.iterdir()) == []
+
+
+def test_gzip_members_and_truncation(tmp_path: Path) -> None:
+    import gzip
+
+    tar = LayerBuilder().file("big", "x" * 3_000_000).file("small", "s").tar_bytes()
+    # concatenated members (pigz -p style) with zero padding after the last one
+    blob = tmp_path / "multi.blob"
+    blob.write_bytes(gzip.compress(tar[:700_000]) + gzip.compress(tar[700_000:]) + b"\0" * 16)
+    dest = tmp_path / "multi"
+    assert unpack_layer(blob, dest, sha256(tar)) == sha256(tar)
+    assert (dest / "big").stat().st_size == 3_000_000 and (dest / "small").read_text() == "s"
+
+    whole = gzip.compress(tar)
+    cut = tmp_path / "cut.blob"
+    cut.write_bytes(whole[: len(whole) - 40])
+    with pytest.raises(ImagePullError):
+        unpack_layer(cut, tmp_path / "cut")
+    assert not (tmp_path / "cut").exists()

@@ -20,7 +20,6 @@ The uncompressed stream is hashed as it is read and must match the image config'
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import logging
 import os
@@ -28,6 +27,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, cast
@@ -73,14 +73,56 @@ def open_layer(blob: Path) -> Iterator[Any]:
         magic = raw.read(4)
         raw.seek(0)
         if magic.startswith(_GZIP_MAGIC):
-            # GzipFile reads concatenated members too (pigz -p, some registries' layers).
-            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                yield stream
+            yield _GzipReader(raw)
         elif magic == _ZSTD_MAGIC:
             with _zstd_stream(blob, raw) as stream:
                 yield stream
         else:
             yield raw
+
+
+class _GzipReader:
+    """gzip decompression with large reads: zlib straight, no per-8 KiB GzipFile overhead
+    (zlib's own CRC and size check per member stand in for GzipFile's). Reads
+    concatenated members too (pigz -p, some registries' layers)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decoder = zlib.decompressobj(wbits=31)
+        self.pending = b""
+        self.eof = False
+        self.fed = False  # the current member has input: its end must come
+
+    def _fill(self) -> None:
+        while not self.pending and not self.eof:
+            data = self.decoder.unconsumed_tail or self.raw.read(_READ)
+            if not data:
+                if self.fed:
+                    raise ImagePullError("compressed layer ends inside a gzip member")
+                self.eof = True
+                return
+            self.fed = True
+            self.pending = self.decoder.decompress(data, _READ)
+            if self.decoder.eof:
+                rest = self.decoder.unused_data.lstrip(b"\0")  # (zero padding after the last member)
+                self.decoder = zlib.decompressobj(wbits=31)
+                self.fed = False
+                if rest:
+                    self.fed = True
+                    self.pending += self.decoder.decompress(rest, _READ)
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            chunks: list[bytes] = []
+            while True:
+                self._fill()
+                if not self.pending:
+                    return b"".join(chunks)
+                chunks.append(self.pending)
+                self.pending = b""
+        self._fill()
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
 
 
 @contextlib.contextmanager
@@ -253,7 +295,7 @@ def unpack_layer(blob: Path, dest: Path, expected_diff_id: str | None = None) ->
         with open_layer(blob) as stream:
             hashing = _HashingReader(stream)
             try:
-                with tarfile.open(fileobj=cast(IO[bytes], hashing), mode="r|") as tar:
+                with tarfile.open(fileobj=cast(IO[bytes], hashing), mode="r|", bufsize=_READ) as tar:
                     for member in tar:
                         unpacker.entry(tar, member)
             except tarfile.TarError as error:

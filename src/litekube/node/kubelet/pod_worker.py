@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from litekube.node.kubelet.views import container_views
 from litekube.node.kubelet.volumes import VolumeError, setup_volumes
 from litekube.node.network.base import NetworkError, PodNetworkStatus, PodRef, PortMapping
 from litekube.node.network.dns_files import pod_hostname, write_pod_dns_files
+from litekube.node.network.host import netns_path
 from litekube.node.runtime.base import ContainerNotFound, RuntimeFailure
 from litekube.node.runtime.types import ContainerState
 
@@ -53,6 +55,7 @@ _PODS = lookup("", "v1", "pods")
 assert _PODS is not None
 PODS = _PODS
 HOST_NETNS = "/proc/1/ns/net"
+NETNS_POLL = 0.003
 
 
 class PodWorker:
@@ -224,22 +227,66 @@ class PodWorker:
                 # the host's own network namespace: no CNI, the pod IP is the node's
                 self.network = PodNetworkStatus(self.uid, HOST_NETNS, self.ctx.host_ip, gateway="")
             else:
-                self.network = await self.ctx.network.setup(
-                    PodRef(self.uid, self.namespace, self.name), self.port_mappings()
-                )
+                await self.network_and_sandbox()
+            assert self.network is not None
             hosts, resolv, _warnings = write_pod_dns_files(self.pod_dir, self.pod, [self.network.ip])
             hostname_file = self.pod_dir / "hostname"
             hostname_file.write_text(self.hostname + "\n")
             self.files = PodFiles(hosts, resolv, hostname_file)
             if self.sandbox_id is None:
-                self.sandbox_id = await self.ctx.runtime.create_sandbox(
-                    self.uid, self.name, self.namespace, self.hostname, self.network.netns_path
-                )
-                self.save_state()
+                await self.create_sandbox(self.network.netns_path)
         except (NetworkError, RuntimeFailure, OSError) as e:
             await self.event(*events.failed_sandbox(str(e)))
             return False
         return True
+
+    async def create_sandbox(self, netns_path: str) -> None:
+        self.sandbox_id = await self.ctx.runtime.create_sandbox(
+            self.uid, self.name, self.namespace, self.hostname, netns_path
+        )
+        self.save_state()
+
+    async def network_and_sandbox(self) -> None:
+        """CNI ADD, with the pause container started meanwhile when the network can say where
+        the pod's namespace will be: ADD is mostly the plugins configuring a namespace that
+        exists from its first moment, and the pause process needs no network to start."""
+        setup = asyncio.ensure_future(
+            self.ctx.network.setup(PodRef(self.uid, self.namespace, self.name), self.port_mappings())
+        )
+        sandbox: asyncio.Future[None] | None = None
+        try:
+            early = self.early_netns_path() if self.sandbox_id is None else None
+            if early is None or not await _netns_appears(early, setup):
+                self.network = await setup
+                return
+            sandbox = asyncio.ensure_future(self.create_sandbox(early))
+            await asyncio.wait({setup, sandbox})
+        finally:
+            # (cancelled meanwhile, e.g. the agent stopping: take both steps down with us)
+            for task in (setup, sandbox):
+                if task is not None and not task.done():
+                    task.cancel()
+        failed = setup.exception() or sandbox.exception()
+        if failed is not None or setup.result().netns_path != early:
+            # A sandbox in a namespace the network gave up on (or never made) would hold a
+            # dead netns forever: remove it, the next sync starts both again.
+            if self.sandbox_id is not None:
+                with contextlib.suppress(RuntimeFailure):
+                    await self.ctx.runtime.remove_sandbox(self.sandbox_id)
+                self.sandbox_id = None
+        if setup.exception() is None:
+            self.network = setup.result()
+        if failed is not None:
+            raise failed
+
+    def early_netns_path(self) -> str | None:
+        namer = getattr(self.ctx.network, "netns_name", None)
+        if not callable(namer):
+            return None
+        try:
+            return netns_path(str(namer(self.uid)))
+        except ValueError:
+            return None
 
     def save_state(self) -> None:
         """What adopt.py needs after an agent restart: the sandbox of this pod."""
@@ -508,6 +555,25 @@ class PodWorker:
                     return
                 body = fresh
                 body["status"] = status
+
+
+def _netns_mounted(path: str) -> bool:
+    """Whether `path` is a namespace bind mount already (not just the empty file `ip netns
+    add` creates first): a mount point has another device than its directory."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except OSError:
+        return False
+
+
+async def _netns_appears(path: str, setup: asyncio.Future[PodNetworkStatus]) -> bool:
+    """Wait for the pod's namespace to be mounted; False when `setup` finished (or failed)
+    first. Bounded by `setup`, which ends either way."""
+    while not setup.done():
+        if _netns_mounted(path):
+            return True
+        await asyncio.sleep(NETNS_POLL)
+    return False
 
 
 def _newer(candidate: JSON, current: JSON) -> bool:

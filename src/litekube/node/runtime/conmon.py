@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import select
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,18 +74,32 @@ def conmon_argv(
     return argv
 
 
-def _read_sync(fd: int, timeout: float) -> bytes:
-    """Blocking read of conmon's first sync message (runs in a worker thread)."""
-    deadline = time.monotonic() + timeout
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _read_sync(fd: int) -> bytes:
+    """Read conmon's first sync message on the event loop (no worker thread held for the
+    whole `runc create`: several pods starting at once would queue on the thread pool)."""
+    os.set_blocking(fd, False)
     data = b""
     while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise RuntimeFailure("timed out waiting for conmon to create the container")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
+        await _readable(fd)
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
             continue
-        chunk = os.read(fd, 4096)
         if not chunk:
             break
         data += chunk
@@ -121,7 +133,11 @@ async def spawn_conmon(argv: list[str], conmon_log: Path) -> int:
         write_fd = -1
         # The parent conmon exits right after forking its monitor: reap it.
         await asyncio.to_thread(process.wait)
-        data = await asyncio.to_thread(_read_sync, read_fd, SYNC_TIMEOUT)
+        try:
+            async with asyncio.timeout(SYNC_TIMEOUT):
+                data = await _read_sync(read_fd)
+        except TimeoutError:
+            raise RuntimeFailure("timed out waiting for conmon to create the container") from None
     finally:
         os.close(read_fd)
         if write_fd >= 0:
