@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from litekube.client.base import JSON
-from litekube.scheduler.resources import NodeTotals, host_ports, parse_resources, pod_requests, ports_conflict
+from litekube.scheduler.resources import (
+    NodeTotals,
+    Resources,
+    host_ports,
+    parse_resources,
+    pod_requests,
+    ports_conflict,
+)
 
 TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
@@ -147,13 +154,23 @@ def node_ports(pod: JSON, totals: NodeTotals) -> Failure | None:
     return None
 
 
-def resources_fit(pod: JSON, node: JSON, totals: NodeTotals) -> Failure | None:
-    allocatable = parse_resources((node.get("status") or {}).get("allocatable"))
+def resources_fit(
+    pod: JSON,
+    node: JSON,
+    totals: NodeTotals,
+    requests: Resources | None = None,
+    allocatable: Resources | None = None,
+) -> Failure | None:
+    """`requests`/`allocatable` may be passed in already parsed (the scheduler does, once per pod/node)."""
+    if allocatable is None:
+        allocatable = parse_resources((node.get("status") or {}).get("allocatable"))
+    if requests is None:
+        requests = pod_requests(pod)
     reasons: list[str] = []
     max_pods = allocatable.get("pods")
     if max_pods is not None and totals.pods + 1 > max_pods:
         reasons.append(MSG_TOO_MANY_PODS)
-    for name, wanted in sorted(pod_requests(pod).items()):
+    for name, wanted in sorted(requests.items()):
         if wanted <= 0 or name == "pods":
             continue
         have = allocatable.get(name, Fraction(0))
@@ -162,14 +179,20 @@ def resources_fit(pod: JSON, node: JSON, totals: NodeTotals) -> Failure | None:
     return Failure(tuple(reasons), resolvable=True) if reasons else None
 
 
-def check_node(pod: JSON, node: JSON, totals: NodeTotals) -> Failure | None:
+def check_node(
+    pod: JSON,
+    node: JSON,
+    totals: NodeTotals,
+    requests: Resources | None = None,
+    allocatable: Resources | None = None,
+) -> Failure | None:
     """Run the filters in order; the first failure is the node's answer."""
     return (
         node_unschedulable(pod, node)
         or taint_toleration(pod, node)
         or node_affinity(pod, node)
         or node_ports(pod, totals)
-        or resources_fit(pod, node, totals)
+        or resources_fit(pod, node, totals, requests, allocatable)
     )
 
 

@@ -133,6 +133,15 @@ class NodeTotals:
     pods: int = 0
     ports: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     owners: Counter[str] = field(default_factory=Counter)
+    # float(scored cpu), float(scored memory): refreshed from the exact sums after every
+    # change (never accumulated as floats, so equal sums give equal floats and ties stay ties)
+    scored_floats: tuple[float, float] = (0.0, 0.0)
+
+    def refresh_floats(self) -> None:
+        self.scored_floats = (
+            float(self.scored.get("cpu", Fraction(0))),
+            float(self.scored.get("memory", Fraction(0))),
+        )
 
 
 def occupies_node(pod: JSON) -> bool:
@@ -173,6 +182,7 @@ class NodeUsage:
         totals.ports.update(entry.ports)
         if entry.owner:
             totals.owners[entry.owner] += 1
+        totals.refresh_floats()
 
     def remove(self, key: str) -> None:
         entry = self._pods.pop(key, None)
@@ -184,12 +194,36 @@ class NodeUsage:
         for name, value in scoring_requests(entry.requests).items():
             totals.scored[name] = totals.scored.get(name, Fraction(0)) - value
         totals.pods -= 1
-        totals.ports.subtract(entry.ports)
-        totals.ports += Counter()  # drop zero counts
+        totals.refresh_floats()
+        if entry.ports:
+            totals.ports.subtract(entry.ports)
+            totals.ports += Counter()  # drop zero counts
         if entry.owner:
             totals.owners[entry.owner] -= 1
             if totals.owners[entry.owner] <= 0:
                 del totals.owners[entry.owner]
+
+
+class AllocatableCache:
+    """Parsed `status.allocatable` per node, reparsed only when the node object changed.
+
+    Informer objects are replaced, never mutated, on update, so identity of the allocatable
+    dict tells whether the parsed value is current. Also keeps float cpu/memory for scoring.
+    """
+
+    def __init__(self) -> None:
+        self._by_node: dict[str, tuple[object, Resources, tuple[float, float]]] = {}
+
+    def get(self, node: JSON) -> tuple[Resources, tuple[float, float]]:
+        raw = (node.get("status") or {}).get("allocatable")
+        name = node["metadata"]["name"]
+        hit = self._by_node.get(name)
+        if hit is not None and hit[0] is raw:
+            return hit[1], hit[2]
+        parsed = parse_resources(raw)
+        floats = (float(parsed.get("cpu", Fraction(0))), float(parsed.get("memory", Fraction(0))))
+        self._by_node[name] = (raw, parsed, floats)
+        return parsed, floats
 
 
 def scoring_requests(requests: Resources) -> Resources:

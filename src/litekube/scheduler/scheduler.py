@@ -30,8 +30,8 @@ from litekube.machinery.controller import Controller
 from litekube.machinery.events import NORMAL, WARNING, EventRecorder
 from litekube.machinery.informer import InformerFactory, object_key, split_key
 from litekube.scheduler.filters import Failure, check_node, fit_error_message
-from litekube.scheduler.resources import NodeTotals, NodeUsage, occupies_node, owner_uid
-from litekube.scheduler.scoring import pick_node
+from litekube.scheduler.resources import AllocatableCache, NodeUsage, occupies_node, owner_uid, pod_requests
+from litekube.scheduler.scoring import Candidate, pick_node
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Scheduler(Controller):
         self.scheduler_name = scheduler_name
         self.recorder = recorder or EventRecorder(client, scheduler_name, clock)
         self.usage = NodeUsage()
+        self.allocatable = AllocatableCache()
         self.assumed: dict[str, str] = {}  # pod key -> node, until the cache shows the binding
         self.unschedulable: set[str] = set()
         self.pods = informers.informer(PODS)
@@ -137,19 +138,21 @@ class Scheduler(Controller):
             self.unschedulable.discard(key)
             return
         nodes = sorted(self.nodes.store.list(), key=lambda n: n["metadata"]["name"])
-        feasible: list[tuple[JSON, NodeTotals]] = []
+        requests = pod_requests(pod)  # once per pod, not once per node
+        feasible: list[Candidate] = []
         failures: list[Failure] = []
         for node in nodes:
             totals = self.usage.totals(node["metadata"]["name"])
-            failure = check_node(pod, node, totals)
+            allocatable, allocatable_floats = self.allocatable.get(node)
+            failure = check_node(pod, node, totals, requests, allocatable)
             if failure is None:
-                feasible.append((node, totals))
+                feasible.append((node, totals, allocatable_floats))
             else:
                 failures.append(failure)
         if not feasible:
             await self._unschedulable(pod, fit_error_message(len(nodes), failures))
             return
-        chosen = pick_node(pod, owner_uid(pod), feasible)
+        chosen = pick_node(requests, owner_uid(pod), feasible)
         node_name = chosen["metadata"]["name"]
         self.assumed[key] = node_name
         self.usage.set_pod(key, pod, node=node_name)

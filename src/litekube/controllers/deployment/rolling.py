@@ -4,7 +4,8 @@ One step per sync, then the status write; the RS and pod informers bring the nex
 1. scale the new RS up to what `util.new_rs_new_replicas` allows (total ≤ replicas + maxSurge);
 2. otherwise scale old RSes down: first the replicas of old RSes that are not available
    (they count for nothing), then available ones while available pods stay ≥ replicas -
-   maxUnavailable;
+   maxUnavailable — but not while an old RS's status counts more available pods than its
+   spec.replicas (the status predates our last scale-down; wait for the next one);
 3. when complete, delete history beyond revisionHistoryLimit.
 
 Worked example, replicas 3, 25%/25% → maxSurge 1, maxUnavailable 0: new RS 0→1 (4 pods);
@@ -59,6 +60,12 @@ async def reconcile_old_replica_sets(
 ) -> bool:
     if util.spec_replicas(old_rss) == 0:
         return False
+    if any(util.status_int(rs, "availableReplicas") > util.replicas_of(rs) for rs in old_rss):
+        # The RS status predates our last scale-down (its controller has not caught up):
+        # counting those pods as available would scale below minAvailable, and "replicas -
+        # available" would go negative and scale the RS back *up* past maxSurge. Upstream
+        # fails the sync here; its status write will enqueue the deployment again.
+        return False
     budget = util.max_scaled_down(d, all_rss, new_rs)
     if budget <= 0:
         return False
@@ -80,7 +87,7 @@ async def cleanup_unhealthy_replicas(
         if total >= budget:
             break
         replicas, available = util.replicas_of(rs), util.status_int(rs, "availableReplicas")
-        if replicas == 0 or replicas == available:
+        if replicas == 0 or replicas <= available:  # (stale status is caught by the caller)
             continue
         count = min(budget - total, replicas - available)
         _, result[i] = await scale_replica_set_and_record_event(ctx, rs, replicas - count, d)
