@@ -104,10 +104,11 @@ def _type_names(schema: JSON) -> set[str]:
 class SchemaNode:
     """One field's schema with `$ref` resolved and field-level extensions kept."""
 
-    __slots__ = ("definition", "field_schema", "schema")
+    __slots__ = ("_kind", "definition", "field_schema", "schema")
 
     def __init__(self, field_schema: JSON) -> None:
         self.field_schema = field_schema
+        self._kind: NodeKind | None = None
         self.definition: str | None = None
         schema = field_schema
         ref = schema.get("$ref")
@@ -131,6 +132,11 @@ class SchemaNode:
 
     @property
     def kind(self) -> NodeKind:
+        if self._kind is None:
+            self._kind = self._compute_kind()
+        return self._kind
+
+    def _compute_kind(self) -> NodeKind:
         if self.definition in _OPAQUE_DEFINITIONS or "oneOf" in self.schema:
             return "opaque"
         types = _type_names(self.schema)
@@ -177,20 +183,36 @@ class SchemaNode:
         """Schema of a struct field, or of a map value; None when undeclared."""
         props = self.schema.get("properties")
         if isinstance(props, dict) and name in props and isinstance(props[name], dict):
-            return SchemaNode(props[name])
+            return _node(props[name])
         extra = self.schema.get("additionalProperties")
         if isinstance(extra, dict):
-            return SchemaNode(extra)
+            return _node(extra)
         return None
 
     def items(self) -> SchemaNode | None:
         items = self.schema.get("items")
-        return SchemaNode(items) if isinstance(items, dict) else None
+        return _node(items) if isinstance(items, dict) else None
 
     @property
     def items_are_objects(self) -> bool:
         items = self.items()
         return items is not None and items.kind in ("struct", "map")
+
+
+_NODES: dict[int, SchemaNode] = {}
+
+
+def _node(field_schema: JSON) -> SchemaNode:
+    """The SchemaNode of a schema dict from the (process-lifetime) definitions, built once.
+
+    Every write walks its object against the schema (unknown fields, pruning); resolving
+    refs and kinds once per schema dict instead of once per field visit keeps that cheap.
+    """
+    node = _NODES.get(id(field_schema))
+    if node is None or node.field_schema is not field_schema:
+        node = SchemaNode(field_schema)
+        _NODES[id(field_schema)] = node
+    return node
 
 
 @functools.cache
@@ -282,15 +304,15 @@ def _collect_unknown(node: SchemaNode, value: Any, prefix: str, found: list[str]
         for key, child in value.items():
             path = f"{prefix}.{key}" if prefix else key
             if key in props:
-                _collect_unknown(SchemaNode(props[key]), child, path, found)
+                _collect_unknown(_node(props[key]), child, path, found)
             elif isinstance(extra, dict):
-                _collect_unknown(SchemaNode(extra), child, path, found)
+                _collect_unknown(_node(extra), child, path, found)
             elif extra is not True:
                 found.append(path)
     elif kind == "map" and isinstance(value, dict):
         extra = node.schema.get("additionalProperties")
         if isinstance(extra, dict):
-            child_node = SchemaNode(extra)
+            child_node = _node(extra)
             for key, child in value.items():
                 _collect_unknown(child_node, child, f"{prefix}.{key}" if prefix else key, found)
     elif kind == "list" and isinstance(value, list):
@@ -331,15 +353,15 @@ def _prune(node: SchemaNode, value: Any) -> None:
         extra = node.schema.get("additionalProperties")
         for key in list(value):
             if key in props:
-                _prune(SchemaNode(props[key]), value[key])
+                _prune(_node(props[key]), value[key])
             elif isinstance(extra, dict):
-                _prune(SchemaNode(extra), value[key])
+                _prune(_node(extra), value[key])
             elif extra is not True and key not in ("apiVersion", "kind"):
                 del value[key]
     elif kind == "map" and isinstance(value, dict):
         extra = node.schema.get("additionalProperties")
         if isinstance(extra, dict):
-            child_node = SchemaNode(extra)
+            child_node = _node(extra)
             for child in value.values():
                 _prune(child_node, child)
     elif kind == "list" and isinstance(value, list):
