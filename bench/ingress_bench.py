@@ -1,7 +1,9 @@
 """Ingress benchmarks (issue 6), each beside a baseline measured in the same run.
 
 - requests/s and p99 latency through nginx (Ingress → upstream) vs straight to the backend,
-  the same aiohttp client (keep-alive, 16 concurrent) and the same bounded request count;
+  the same aiohttp client (keep-alive, 16 concurrent) and the same bounded request count,
+  alternating backend / nginx ROUNDS times so that load from other processes on the machine
+  falls on both sides alike (every connection is opened before the clock starts);
 - time from creating an Ingress to its first 200 through nginx (no baseline: target < 1 s).
 
 The backend is an aiohttp server in its own process on 127.0.0.1, so it does not share the
@@ -26,6 +28,7 @@ from litekube.machinery.clock import RealClock
 
 REQUESTS = 4000
 CONCURRENCY = 16
+ROUNDS = 3
 
 BACKEND = """
 import sys
@@ -76,28 +79,51 @@ def _ingress(name: str, host: str) -> dict[str, object]:
     }
 
 
-async def _load(url: str, host: str) -> tuple[float, float]:
-    """(requests/s, p99 ms) for REQUESTS GETs over CONCURRENCY keep-alive connections."""
+async def _load(session: aiohttp.ClientSession, url: str, host: str) -> tuple[float, list[float]]:
+    """(elapsed seconds, latencies) for REQUESTS GETs over CONCURRENCY keep-alive connections."""
     latencies: list[float] = []
     per_worker = REQUESTS // CONCURRENCY
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def worker() -> None:
-            for _ in range(per_worker):
-                t0 = time.perf_counter()
-                async with session.get(url, headers={"Host": host}) as response:
-                    await response.read()
-                    assert response.status == 200, response.status
-                latencies.append(time.perf_counter() - t0)
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            async with session.get(url, headers={"Host": host}) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            latencies.append(time.perf_counter() - t0)
 
-        await asyncio.gather(*(worker() for _ in range(2)))  # warm the connections up
-        latencies.clear()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return len(latencies) / elapsed, latencies[int(len(latencies) * 0.99) - 1] * 1000
+    # warm-up on every connection, so neither side pays for connecting (nginx: client and
+    # upstream connections) inside the timed part
+    await asyncio.gather(*(worker(10) for _ in range(CONCURRENCY)))
+    latencies.clear()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(per_worker) for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started, latencies
+
+
+async def _compare(direct_url: str, ingress_url: str, host: str) -> tuple[float, float, float, float]:
+    """(direct req/s, direct p99 ms, ingress req/s, ingress p99 ms), rounds alternating."""
+    elapsed = {direct_url: 0.0, ingress_url: 0.0}
+    latencies: dict[str, list[float]] = {direct_url: [], ingress_url: []}
+    sessions = {
+        url: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) for url in elapsed
+    }
+    try:
+        for _ in range(ROUNDS):
+            for url, session in sessions.items():
+                seconds, samples = await _load(session, url, host)
+                elapsed[url] += seconds
+                latencies[url] += samples
+    finally:
+        for session in sessions.values():
+            await session.close()
+
+    def p99(samples: list[float]) -> float:
+        samples.sort()
+        return samples[int(len(samples) * 0.99) - 1] * 1000
+
+    rate = {url: len(latencies[url]) / elapsed[url] for url in elapsed}
+    return rate[direct_url], p99(latencies[direct_url]), rate[ingress_url], p99(latencies[ingress_url])
 
 
 async def _first_200(port: int, host: str, timeout: float = 10.0) -> float:
@@ -140,8 +166,9 @@ async def run() -> list[tuple[str, float, float, str]]:
             await _first_200(http_port, "bench.example.com")
             while not controller.idle:  # noqa: ASYNC110 (a property, polled briefly)
                 await asyncio.sleep(0.01)
-            direct_rps, direct_p99 = await _load(f"http://127.0.0.1:{backend_port}/x", "bench.example.com")
-            ingress_rps, ingress_p99 = await _load(f"http://127.0.0.1:{http_port}/x", "bench.example.com")
+            direct_rps, direct_p99, ingress_rps, ingress_p99 = await _compare(
+                f"http://127.0.0.1:{backend_port}/x", f"http://127.0.0.1:{http_port}/x", "bench.example.com"
+            )
             created = time.perf_counter()
             await client.create(INGRESSES, _ingress("second", "second.example.com"))
             await _first_200(http_port, "second.example.com")

@@ -7,7 +7,8 @@ Layout (each "pod" is a netns joined to the host by a veth pair with its own /30
     host litekube-tc 10.244.250.9/30 ── pod C 10.244.250.10  the client pod
 
 Service web 10.96.250.1:80 (NodePort 30999) → A and B; service idle 10.96.250.2:80 (NodePort
-30998) has no endpoints. The table is `litekube-itest` so a running proxy is not disturbed.
+30998) has no endpoints; service peer 10.96.250.3:81 → A:8081, which answers with the address
+it sees the client at (who is masqueraded and who is not). The table is `litekube-itest` so a running proxy is not disturbed.
 Everything is removed in the fixture's finally, also when a test fails.
 """
 
@@ -26,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from litekube.proxy.apply import NftApplier
+from litekube.proxy.conntrack import PROC_PATH as CONNTRACK
+from litekube.proxy.conntrack import finished_entries
 from litekube.proxy.model import Endpoint, ServicePort
 from litekube.proxy.rules import render
 
@@ -37,7 +40,7 @@ PODS = {
     "b": ("10.244.250.5", "10.244.250.6"),
     "c": ("10.244.250.9", "10.244.250.10"),
 }
-CLUSTER_IP, IDLE_IP = "10.96.250.1", "10.96.250.2"
+CLUSTER_IP, IDLE_IP, PEER_IP = "10.96.250.1", "10.96.250.2", "10.96.250.3"
 
 SERVER = """
 import socket, sys
@@ -46,6 +49,15 @@ s.bind(("0.0.0.0", 8080)); s.listen(128)
 print("ready", flush=True)
 while True:
     c, _ = s.accept(); c.sendall(sys.argv[1].encode()); c.close()
+"""
+
+PEER_SERVER = """
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8081)); s.listen(128)
+print("ready", flush=True)
+while True:
+    c, peer = s.accept(); c.sendall(f"{peer[0]}:{peer[1]}".encode()); c.close()
 """
 
 CLIENT = """
@@ -106,6 +118,14 @@ def pods() -> Iterator[None]:
                 )
                 servers.append(proc)
                 assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            if pod == "a":
+                proc = subprocess.Popen(
+                    ["ip", "netns", "exec", ns, sys.executable, "-c", PEER_SERVER],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                servers.append(proc)
+                assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         yield
     finally:
         for proc in servers:
@@ -114,7 +134,10 @@ def pods() -> Iterator[None]:
             if proc.stdout is not None:
                 proc.stdout.close()
         for pod in PODS:
-            sh("ip", "netns", "del", f"litekube-t{pod}", check=False)  # takes the veth pair along
+            # deleting our end takes the pair along at once; the namespace's own teardown is
+            # asynchronous, and the next test would find the host-side name still taken
+            sh("ip", "link", "del", f"litekube-t{pod}", check=False)
+            sh("ip", "netns", "del", f"litekube-t{pod}", check=False)
         sh("nft", "delete", "table", "ip", TABLE, check=False)
 
 
@@ -123,6 +146,9 @@ def model() -> list[ServicePort]:
     return [
         ServicePort("default", "web", "", "TCP", 80, CLUSTER_IP, node_port=30999, endpoints=(a, b)),
         ServicePort("default", "idle", "", "TCP", 80, IDLE_IP, node_port=30998),
+        ServicePort(
+            "default", "peer", "", "TCP", 81, PEER_IP, endpoints=(Endpoint(PODS["a"][1], 8081, True),)
+        ),
     ]
 
 
@@ -161,3 +187,41 @@ async def test_cluster_ip_node_port_reject_and_removal(pods: None) -> None:
         await applier.remove()
     assert f"table ip {TABLE}" not in sh("nft", "list", "tables").stdout
     assert route_localnet() == before  # put back as found
+
+
+def seen_as(bind: str | None = None) -> tuple[str, str]:
+    """(our address:port, the address:port pod A's peer server saw) for one connection to PEER_IP."""
+    with socket.socket() as conn:
+        conn.settimeout(2)
+        if bind is not None:
+            conn.bind((bind, 0))
+        conn.connect((PEER_IP, 81))
+        ours = "{}:{}".format(*conn.getsockname())
+        return ours, conn.recv(64).decode()
+
+
+async def test_only_clients_that_need_it_are_masqueraded(pods: None) -> None:
+    applier = NftApplier()
+    try:
+        await applier.apply(render(model(), [], "10.244.0.0/16", TABLE))
+        # the node's own processes keep their tuple: the pod answers the node through its
+        # gateway anyway, and a rewritten tuple would meet the pod's TIME_WAIT sockets of
+        # earlier connections with foreign sequence numbers (SYNs lost, 1 s retransmits)
+        for _ in range(5):
+            ours, seen = seen_as()
+            assert seen == ours
+        # a socket bound to loopback cannot be answered by a pod: masqueraded to the node's
+        # address on the pod's link
+        _, seen = seen_as("127.0.0.1")
+        assert seen.split(":")[0] == PODS["a"][0]
+        # pods keep their address
+        code = "import socket\nc = socket.create_connection(('%s', 81), timeout=2)\nprint(repr(c.recv(64).decode()))"
+        out = sh("ip", "netns", "exec", "litekube-tc", sys.executable, "-c", code % PEER_IP).stdout
+        assert out.strip().strip("'").split(":")[0] == PODS["c"][1]
+        # the server closed first, so conntrack holds TIME_WAIT entries to the ClusterIP; with
+        # the table gone they would only make a later connection to the pod lose its SYN
+        assert finished_entries(CONNTRACK.read_text(), [PEER_IP])
+        await applier.remove()
+        assert not finished_entries(CONNTRACK.read_text(), [PEER_IP])
+    finally:
+        await applier.remove()

@@ -18,6 +18,10 @@ not in the rules.
 
 `NftRunner` is the seam: `SubprocessNft` runs the real `nft`, `FakeNft` records scripts.
 `remove()` deletes the table and puts `route_localnet` back if we changed it.
+
+ClusterIPs that leave the table (and all of them on `remove()`) get their finished conntrack
+entries dropped (conntrack.py says why: stale TIME_WAIT entries make the next connection
+to the same pod through another address lose its SYN).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
+from litekube.proxy.conntrack import Conntrack, KernelConntrack, NoConntrack
 from litekube.proxy.rules import NamedSet, Ruleset
 
 log = logging.getLogger(__name__)
@@ -152,7 +157,17 @@ def _declaration(s: NamedSet) -> str:
 class NftApplier:
     """Keeps the kernel's table equal to the last `Ruleset` it was given."""
 
-    def __init__(self, runner: NftRunner | None = None, sysctl_root: Path = Path("/proc/sys")) -> None:
+    def __init__(
+        self,
+        runner: NftRunner | None = None,
+        sysctl_root: Path = Path("/proc/sys"),
+        conntrack: Conntrack | None = None,
+    ) -> None:
+        # the host's conntrack goes with the host's nft; another runner (a fake, a netns)
+        # gets none unless it brings its own
+        if conntrack is None:
+            conntrack = KernelConntrack() if runner is None else NoConntrack()
+        self.conntrack = conntrack
         self.runner: NftRunner = runner or SubprocessNft()
         self.sysctl_root = sysctl_root
         self.applied: Ruleset | None = None
@@ -169,13 +184,16 @@ class NftApplier:
         except Exception:
             self.applied = None  # unknown kernel state: the next apply replaces the whole table
             raise
+        gone = _cluster_ips(self.applied) - _cluster_ips(rs)
         self.applied = rs
+        await self.conntrack.forget_closed(sorted(gone))
 
     async def remove(self) -> None:
         """Delete the table (if present) and restore route_localnet."""
         if self._table is not None and await self.runner.has_table(self._table):
             await self.runner.run(f"delete table ip {self._table}\n")
-        self.applied = None
+        gone, self.applied = _cluster_ips(self.applied), None
+        await self.conntrack.forget_closed(sorted(gone))
         if self._saved_route_localnet is not None:
             self._write_sysctl(ROUTE_LOCALNET, self._saved_route_localnet)
             self._saved_route_localnet = None
@@ -196,3 +214,8 @@ class NftApplier:
             (self.sysctl_root / name).write_text(value + "\n")
         except OSError as e:
             log.warning("cannot write sysctl %s: %s", name, e)
+
+
+def _cluster_ips(rs: Ruleset | None) -> set[str]:
+    named = rs.sets.get("cluster-ips") if rs is not None else None
+    return set(named.elements) if named is not None else set()

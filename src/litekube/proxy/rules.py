@@ -8,7 +8,8 @@ How a packet travels through the table (all in `table ip litekube`):
     nat prerouting / nat output (priority -100, dstnat) ─► services
       services: ip daddr . l4proto . dport  vmap @service-ips      (ClusterIPs, LB/external IPs)
                 ip daddr @nodeport-ips l4proto . dport vmap @service-nodeports
-        ─► service-<hash>-ns/svc/proto/port   mark off-cluster sources for masquerade,
+        ─► service-<hash>-ns/svc/proto/port   mark clients on other hosts (not pods, not the
+             │                                 node itself) for masquerade,
              │                                 sticky clients (affinity set) first, then
              └ numgen random mod N vmap { 0: goto endpoint-…, 1: … }   (even spreading)
         ─► external-<hash>-…  (NodePort / LoadBalancer / externalIPs): Cluster policy masquerades
@@ -21,6 +22,10 @@ How a packet travels through the table (all in `table ip litekube`):
       service port without endpoints hit @no-endpoint-* maps → reject-chain (tcp reset /
       icmp port-unreachable), so clients fail at once instead of timing out; a ClusterIP
       on a port no service uses is rejected too (cluster-ips-check, after dnat).
+
+Per-packet cost: the nat hooks only ever see a connection's first packet (conntrack keeps
+the NAT for the rest), and the filter hooks start with `ct state != new accept`, so an
+established packet is one conntrack-state test away from leaving this table.
 
 NodePorts answer on the node addresses and 127.0.0.1. Localhost only works with
 `net.ipv4.conf.all.route_localnet=1` (apply.py sets it), and such connections are always
@@ -38,6 +43,7 @@ from litekube.proxy.model import Endpoint, ServicePort
 
 MASQUERADE_MARK = 0x4000
 LOCALHOST = "127.0.0.1"
+LOOPBACK = "127.0.0.0/8"
 
 
 @dataclass
@@ -164,28 +170,35 @@ def _base(rs: Ruleset, node_addresses: Iterable[str]) -> None:
     rs.named("no-endpoint-services", "map", service_key)
     rs.named("no-endpoint-nodeports", "map", port_key)
 
-    # rejects run before dnat (-110 < dstnat -100) so they still see the service address
+    # rejects run before dnat (-110 < dstnat -100) so they still see the service address.
+    # These hooks see every packet, so the first rule lets all but a connection's first packet
+    # leave at once: established traffic costs one conntrack-state test and no map lookups.
+    first_only = "ct state != new accept"
     rs.chain(
         "filter-input",
-        "ct state new jump nodeport-endpoints-check",
-        "ct state new jump service-endpoints-check",
+        first_only,
+        "jump nodeport-endpoints-check",
+        "jump service-endpoints-check",
         hook="type filter hook input priority -110; policy accept;",
     )
     rs.chain(
         "filter-forward",
-        "ct state new jump service-endpoints-check",
-        "ct state new jump cluster-ips-check",
+        first_only,
+        "jump service-endpoints-check",
+        "jump cluster-ips-check",
         hook="type filter hook forward priority -110; policy accept;",
     )
     rs.chain(
         "filter-output",
-        "ct state new jump service-endpoints-check",
+        first_only,
+        "jump service-endpoints-check",
         hook="type filter hook output priority -110; policy accept;",
     )
     # after the output dnat: what is still addressed to a ClusterIP matched no service port
     rs.chain(
         "filter-output-post-dnat",
-        "ct state new jump cluster-ips-check",
+        first_only,
+        "jump cluster-ips-check",
         hook="type filter hook output priority -90; policy accept;",
     )
     rs.chain("nat-prerouting", "jump services", hook="type nat hook prerouting priority -100; policy accept;")
@@ -240,12 +253,19 @@ def _service_port(rs: Ruleset, sp: ServicePort, cluster_cidr: str | None) -> Non
 
     rules = []
     if cluster_cidr:
-        # off-cluster clients (the node itself, other hosts) reach the pod with our address,
-        # so the reply comes back through this node's conntrack and is un-NATed
+        to_service = f"ip daddr {sp.cluster_ip} meta l4proto {proto} th dport {sp.port}"
+        # Off-cluster clients on other hosts reach the pod with our address, so the reply comes
+        # back through this node's conntrack and is un-NATed. The node's own processes are
+        # left alone: the pod answers a node address through its gateway (this node) anyway,
+        # and masquerading them would hand the pod tuples whose sequence numbers and
+        # timestamps were made for another 4-tuple, so a new SYN meeting the pod's TIME_WAIT
+        # socket of an earlier connection is taken for an old duplicate and waits for a 1 s
+        # retransmit (half the throughput with one connection per request).
         rules.append(
-            f"ip daddr {sp.cluster_ip} meta l4proto {proto} th dport {sp.port} "
-            f"ip saddr != {cluster_cidr} jump mark-for-masquerade"
+            f"{to_service} ip saddr != {cluster_cidr} fib saddr type != local jump mark-for-masquerade"
         )
+        # a socket bound to 127.0.0.1 is local but no pod could answer it
+        rules.append(f"{to_service} ip saddr {LOOPBACK} jump mark-for-masquerade")
     rs.chain(chain, *rules, *_pick(sp, sp.endpoints))
     for ep in sp.endpoints:
         _endpoint(rs, sp, ep)
