@@ -145,6 +145,7 @@ def test_nodeport_and_loadbalancer_answer_on_localhost(node_cluster: Cluster) ->
         return status == 200 and "from-8080" in body
 
     _wait(lambda: answers(30080), timeout=20)
+
     def external_ip() -> str | None:
         table = c.ok("get", "svc", "loadbalancer-service", "-n", ns)
         value = re.split(r"\s+", table.splitlines()[1])[3]
