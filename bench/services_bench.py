@@ -90,6 +90,26 @@ async def _load(url: str, keep_alive: bool) -> tuple[float, list[float]]:
         return time.perf_counter() - start, latencies
 
 
+async def _wait_programmed(ip: str, timeout: float = 30) -> None:
+    """Connect to a ClusterIP only once the proxy's table has it (else it would be routed off-host)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc = await asyncio.create_subprocess_exec(
+            "nft",
+            "list",
+            "table",
+            "ip",
+            "litekube",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await proc.communicate()
+        if ip.encode() in out:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the proxy never programmed {ip}")
+
+
 async def _wait_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as s:
@@ -168,6 +188,7 @@ async def data_path_rows(work: Path) -> list[tuple[str, float, float, str]]:
         pod_url = f"http://{pod['status']['podIP']}:80/"
         service_url = f"http://{service['spec']['clusterIP']}:80/"
         await _wait_http(pod_url)
+        await _wait_programmed(service["spec"]["clusterIP"])
         await _wait_http(service_url)  # the endpoint reached the proxy's rules
         rows = await _compare(pod_url, service_url, keep_alive=True)
         rows += await _compare(pod_url, service_url, keep_alive=False)

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
@@ -55,6 +56,16 @@ def _ready_pods(c: Cluster, ns: str, selector: str) -> list[dict]:
         if any(x["type"] == "Ready" and x["status"] == "True" for x in p["status"].get("conditions", []))
         and not p["metadata"].get("deletionTimestamp")
     ]
+
+
+def _programmed(ip: str) -> bool:
+    """The proxy has put this ClusterIP into its nftables table.
+
+    Tests connect to a ClusterIP only after this: before the rules exist, the address would
+    follow the host's default route off the machine.
+    """
+    out = subprocess.run(["nft", "list", "table", "ip", "litekube"], capture_output=True, text=True).stdout
+    return ip in out
 
 
 def _http(
@@ -157,6 +168,7 @@ def test_nodeport_and_loadbalancer_answer_on_localhost(node_cluster: Cluster) ->
     # a service without ready endpoints refuses at once
     c.ok("create", "service", "clusterip", "nobody", "--tcp=81:81", "-n", ns)
     ip = json.loads(c.ok("get", "svc", "nobody", "-n", ns, "-o", "json"))["spec"]["clusterIP"]
+    _wait(lambda: _programmed(ip), timeout=10)
     with pytest.raises(OSError):
         socket.create_connection((ip, 81), timeout=3).close()
 
@@ -288,6 +300,7 @@ def test_unready_pod_leaves_rotation_and_scale_up_joins(node_cluster: Cluster) -
     c.ok("apply", "-n", ns, "-f", "-", input=READINESS)
     _wait(lambda: len(_ready_pods(c, ns, "app=ready-test")) == 3, timeout=120)
     ip = json.loads(c.ok("get", "svc", "ready-test", "-n", ns, "-o", "json"))["spec"]["clusterIP"]
+    _wait(lambda: _programmed(ip), timeout=10)
     names = sorted(p["metadata"]["name"] for p in _ready_pods(c, ns, "app=ready-test"))
     _wait(lambda: set(_hits(ip, 30)) == set(names), timeout=20)
 
