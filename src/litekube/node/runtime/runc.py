@@ -175,10 +175,12 @@ class RuncRuntime:
 
     async def start(self, container_id: str) -> None:
         meta = self._load(container_id)
+        # Taken before `runc start`: a process that exits at once must not finish before it started.
+        started = _now()
         code, _, err = await run_command(self.runc, "start", container_id)
         if code != 0:
             raise RuntimeFailure(f"runc start {container_id}: {err.decode(errors='replace').strip()}")
-        meta["started_at"] = _now()
+        meta["started_at"] = started
         self._save(meta)
 
     async def stop(self, container_id: str, grace_period: float, sig: int = signal.SIGTERM) -> None:
