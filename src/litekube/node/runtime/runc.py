@@ -307,6 +307,13 @@ class RuncRuntime:
         base.state = ContainerState.EXITED
         base.exit_code = final["exit_code"]
         base.finished_at = _parse_time(final["finished_at"])
+        # The exit file's mtime comes from the kernel's coarse clock (up to a tick behind).
+        if (
+            base.started_at is not None
+            and base.finished_at is not None
+            and base.finished_at < base.started_at
+        ):
+            base.finished_at = base.started_at
         base.reason = exit_reason(final["exit_code"], final["oom"])
         return base
 
