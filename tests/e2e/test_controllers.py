@@ -233,3 +233,28 @@ def test_simulated_nodes_join_a_running_cluster(sim_cluster: Cluster) -> None:
         proc.communicate(timeout=30)
     for name in ("joined-0", "joined-1"):
         sim_cluster.ok("delete", "node", name)
+
+
+def test_every_namespace_gets_the_root_ca_config_map(sim_cluster: Cluster) -> None:
+    c = sim_cluster
+    c.ok("create", "namespace", "rootca")
+    ca = (c.data_dir / "tls" / "ca.crt").read_text()
+
+    def published() -> dict | None:
+        r = c.kubectl("get", "configmap", "kube-root-ca.crt", "-n", "rootca", "-o", "json")
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    cm = _wait(published, timeout=20)
+    assert cm["data"]["ca.crt"] == ca
+    # a damaged copy is repaired
+    c.ok(
+        "patch",
+        "configmap",
+        "kube-root-ca.crt",
+        "-n",
+        "rootca",
+        "--type=merge",
+        "-p",
+        '{"data":{"ca.crt":"x"}}',
+    )
+    _wait(lambda: (published() or {}).get("data", {}).get("ca.crt") == ca, timeout=20)

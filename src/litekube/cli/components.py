@@ -23,6 +23,7 @@ from litekube.controllers.endpointslice import EndpointSliceController
 from litekube.controllers.job import JobController
 from litekube.controllers.manager import ControllerFactory, ControllerManager
 from litekube.controllers.nodelifecycle import NodeLifecycleController
+from litekube.controllers.rootcacert import RootCACertPublisher
 from litekube.controllers.statefulset import StatefulSetController
 from litekube.controllers.ttlafterfinished import TTLAfterFinishedController
 from litekube.machinery.clock import Clock, RealClock
@@ -40,6 +41,12 @@ def extra_factories(server: APIServer) -> dict[str, ControllerFactory]:
     def endpoints(client: Client, informers: InformerFactory, clock: Clock) -> Controller:
         return EndpointsController(client, informers, clock, api_address="127.0.0.1", api_port=port)
 
+    assert server.pki is not None
+    ca_pem = server.pki.ca_cert.read_text()
+
+    def root_ca(client: Client, informers: InformerFactory, clock: Clock) -> Controller:
+        return RootCACertPublisher(client, informers, clock, ca_pem)
+
     return {
         "job": JobController,
         "cronjob": CronJobController,
@@ -50,6 +57,7 @@ def extra_factories(server: APIServer) -> dict[str, ControllerFactory]:
         "daemonset": DaemonSetController,
         "statefulset": StatefulSetController,
         "ttlafterfinished": TTLAfterFinishedController,
+        "rootcacertpublisher": root_ca,
     }
 
 
