@@ -172,3 +172,89 @@ def test_multiple_conflicts_message() -> None:
         'Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.replicas\n'
         '- .spec.template.spec.containers[name="nginx"].image'
     )
+
+
+# --- Update entries of ordinary writes ------------------------------------------------------
+
+
+def test_create_records_an_update_entry_with_every_field_set() -> None:
+    from litekube.api.apply import record_update
+
+    obj = _manifest(side=False)
+    record_update(None, obj, "kubectl-client-side-apply")
+    [entry] = obj["metadata"]["managedFields"]
+    assert entry["manager"] == "kubectl-client-side-apply" and entry["operation"] == "Update"
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1" and entry["time"]
+    assert "subresource" not in entry
+    fields = entry["fieldsV1"]
+    assert fields["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}
+    assert fields["f:spec"]["f:replicas"] == {}
+    nginx = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"nginx"}']
+    assert nginx["."] == {} and nginx["f:image"] == {}
+    assert nginx["f:ports"]['k:{"containerPort":80,"protocol":"TCP"}'] == {".": {}, "f:containerPort": {}}
+
+
+def test_update_takes_changed_fields_from_other_managers_and_drops_removed_ones() -> None:
+    from litekube.api.apply import record_update
+
+    live = _manifest()
+    record_update(None, live, "creator")
+    new = copy.deepcopy(live)
+    new["spec"]["replicas"] = 5
+    new["spec"]["template"]["spec"]["containers"].pop()  # "side" goes
+    record_update(live, new, "kubectl-scale", "scale")
+    creator, scaler = new["metadata"]["managedFields"]
+    assert scaler["manager"] == "kubectl-scale" and scaler["subresource"] == "scale"
+    assert scaler["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in creator["fieldsV1"]["f:spec"]
+    assert 'k:{"name":"side"}' not in creator["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    # Writing the same again changes nothing, not even the entry's time.
+    again = copy.deepcopy(new)
+    record_update(new, again, "kubectl-scale", "scale")
+    assert again["metadata"]["managedFields"] == new["metadata"]["managedFields"]
+
+
+def test_status_writes_own_only_status() -> None:
+    from litekube.api.apply import record_update
+
+    live = {**_manifest(), "status": {"replicas": 1}}
+    new = copy.deepcopy(live)
+    new["status"] = {"replicas": 2, "readyReplicas": 2}
+    record_update(live, new, "deployment-controller", "status")
+    [entry] = new["metadata"]["managedFields"]
+    assert entry["subresource"] == "status"
+    assert entry["fieldsV1"] == {"f:status": {"f:readyReplicas": {}, "f:replicas": {}}}
+
+
+def test_apply_conflicts_with_an_update_owner_unless_forced() -> None:
+    from litekube.api.apply import record_update
+
+    live = _manifest(replicas=2)
+    record_update(None, live, "kubectl-client-side-apply")
+    with pytest.raises(ApplyConflict) as caught:
+        server_side_apply(live, _manifest(replicas=3), "kubectl", False)
+    assert caught.value.causes == [
+        {
+            "type": "FieldManagerConflict",
+            "message": 'conflict with "kubectl-client-side-apply" using apps/v1',
+            "field": ".spec.replicas",
+        }
+    ]
+    assert str(caught.value) == (
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas'
+    )
+    # Same values do not conflict; forcing takes the field.
+    server_side_apply(live, _manifest(replicas=2), "kubectl", False)
+    forced = server_side_apply(live, _manifest(replicas=3), "kubectl", True)
+    assert forced["spec"]["replicas"] == 3
+    csa = _entry(forced, "kubectl-client-side-apply")
+    assert "f:replicas" not in csa["fieldsV1"]["f:spec"]
+    assert _entry(forced, "kubectl")["fieldsV1"]["f:spec"]["f:replicas"] == {}
+
+
+def test_default_manager_is_the_user_agent_program() -> None:
+    from litekube.api.apply import default_manager
+
+    assert default_manager("kubectl/v1.36.4 (linux/amd64) kubernetes/abc") == "kubectl"
+    assert default_manager("OpenAPI-Generator/31.0.0/python") == "OpenAPI-Generator"
+    assert default_manager("") == ""

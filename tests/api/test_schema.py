@@ -92,3 +92,67 @@ def test_messages_match_upstream_wording() -> None:
         'unknown field "spec.foo", unknown field "spec.bar"'
     )
     assert unknown_field_warnings(["spec.foo"]) == ['unknown field "spec.foo"']
+
+
+def _deployment(spec: object) -> dict[str, object]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": spec}
+
+
+def test_wrong_json_types_are_reported_as_go_decoding_does() -> None:
+    from litekube.api.schema import decoding_message, type_mismatch
+
+    prefix = "json: cannot unmarshal "
+    cases = [
+        ({"replicas": "three"}, "string into Go struct field DeploymentSpec.spec.replicas of type int32"),
+        ({"replicas": 1.5}, "number 1.5 into Go struct field DeploymentSpec.spec.replicas of type int32"),
+        (
+            {"replicas": 2**31},
+            f"number {2**31} into Go struct field DeploymentSpec.spec.replicas of type int32",
+        ),
+        ({"paused": "yes"}, "string into Go struct field DeploymentSpec.spec.paused of type bool"),
+        (
+            {"template": {"spec": {"containers": {}}}},
+            "object into Go struct field PodSpec.spec.template.spec.containers of type []v1.Container",
+        ),
+        (
+            {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": 7}]}]}}},
+            "number into Go struct field EnvVar.spec.template.spec.containers.env.value of type string",
+        ),
+        (
+            {"template": {"metadata": {"labels": ["a"]}}},
+            "array into Go struct field ObjectMeta.spec.template.metadata.labels of type map[string]string",
+        ),
+        (
+            {"strategy": {"rollingUpdate": {"maxSurge": True}}},
+            "bool into Go struct field "
+            "RollingUpdateDeployment.spec.strategy.rollingUpdate.maxSurge of type int32",
+        ),
+        ("x", "string into Go struct field Deployment.spec of type v1.DeploymentSpec"),
+    ]
+    for spec, expected in cases:
+        assert type_mismatch(_deployment(spec)) == prefix + expected, spec
+    # The first mismatch in document order wins, as Go reports it.
+    assert "spec.paused" in (type_mismatch(_deployment({"paused": 1, "replicas": "x"})) or "")
+    assert decoding_message("Deployment", "v1", "boom") == (
+        'Deployment in version "v1" cannot be handled as a Deployment: boom'
+    )
+
+
+def test_values_of_the_right_type_and_opaque_types_pass() -> None:
+    from litekube.api.schema import type_mismatch
+
+    spec = {
+        "replicas": None,  # null fits every type
+        "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}, "creationTimestamp": None},
+            "spec": {
+                "containers": [
+                    {"name": "a", "image": "x", "resources": {"limits": {"cpu": 1, "memory": "1Gi"}}}
+                ]
+            },
+        },
+        "unknownField": 5,  # left to the unknown-field check
+    }
+    assert type_mismatch(_deployment(spec)) is None
+    assert type_mismatch({"apiVersion": "example.com/v1", "kind": "Widget", "spec": 1}) is None

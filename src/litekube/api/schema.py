@@ -10,7 +10,8 @@ resolves `$ref`s lazily and merges the property-level extensions (patch strategy
 which upstream puts next to the `$ref`) with the referenced definition, so a walker only
 ever sees one dict per field. `patch_meta()` walks a field path and reports what the
 patch engines need; `unknown_fields()` walks an object and reports fields the schema does
-not declare, in the path format of upstream's strict decoding errors.
+not declare, in the path format of upstream's strict decoding errors; `type_mismatch()` reports
+the first value of the wrong JSON type as Go's decoder words it (upstream answers 400 there).
 
 Types whose JSON shape is not described by the schema (IntOrString, Quantity, Time,
 RawExtension, JSON, FieldsV1, ...) are opaque leaves: nothing below them is checked.
@@ -104,11 +105,14 @@ def _type_names(schema: JSON) -> set[str]:
 class SchemaNode:
     """One field's schema with `$ref` resolved and field-level extensions kept."""
 
-    __slots__ = ("_kind", "definition", "field_schema", "schema")
+    __slots__ = ("_fields", "_go_type", "_kind", "definition", "field_schema", "schema")
 
     def __init__(self, field_schema: JSON) -> None:
         self.field_schema = field_schema
         self._kind: NodeKind | None = None
+        # Per-node caches: every write walks its object against the schema several times.
+        self._fields: dict[str, SchemaNode | None] = {}
+        self._go_type: str | None = None
         self.definition: str | None = None
         schema = field_schema
         ref = schema.get("$ref")
@@ -181,13 +185,17 @@ class SchemaNode:
 
     def field(self, name: str) -> SchemaNode | None:
         """Schema of a struct field, or of a map value; None when undeclared."""
+        try:
+            return self._fields[name]
+        except KeyError:
+            pass
         props = self.schema.get("properties")
         if isinstance(props, dict) and name in props and isinstance(props[name], dict):
-            return _node(props[name])
+            found: SchemaNode | None = _node(props[name])
+            self._fields[name] = found  # declared names only: map keys are unbounded
+            return found
         extra = self.schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            return _node(extra)
-        return None
+        return _node(extra) if isinstance(extra, dict) else None
 
     def items(self) -> SchemaNode | None:
         items = self.schema.get("items")
@@ -369,3 +377,168 @@ def _prune(node: SchemaNode, value: Any) -> None:
         if items is not None:
             for child in value:
                 _prune(items, child)
+
+
+# --- JSON types, as upstream's decoder checks them -----------------------------------------
+#
+# Upstream decodes a request body into Go structs; a value of the wrong JSON type fails there
+# with encoding/json's UnmarshalTypeError (400), before defaulting and validation ever run.
+# Go reports the *first* mismatch in document order, naming the innermost struct and the
+# path of struct field names from the root (list indices and map keys do not appear).
+
+
+def type_mismatch(obj: JSON) -> str | None:
+    """The decoder's message for the first wrongly typed value in obj, or None.
+
+    Example: `json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas
+    of type int32`. Undeclared fields are left to `unknown_fields`; null fits every type.
+    """
+    group, version = split_api_version(str(obj.get("apiVersion", "")))
+    root = root_node(group, version, str(obj.get("kind", "")))
+    if root is None:
+        return None
+    return _check_type(root, obj, _short_name(root.definition), "")
+
+
+def decoding_message(kind: str, version: str, detail: str) -> str:
+    """`Deployment in version "v1" cannot be handled as a Deployment: <detail>`."""
+    return f'{kind} in version "{version}" cannot be handled as a {kind}: {detail}'
+
+
+@functools.cache
+def _short_name(definition: str | None) -> str:
+    return definition.rpartition(".")[2] if definition else ""
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def go_type(node: SchemaNode | None) -> str:
+    """The Go type upstream names in decoding errors: `int32`, `[]v1.Container`, `map[string]string`."""
+    if node is None:
+        return "interface {}"
+    if node._go_type is None:
+        node._go_type = _go_type(node)
+    return node._go_type
+
+
+def _go_type(node: SchemaNode) -> str:
+    kind = node.kind
+    if kind == "list":
+        return "[]" + go_type(node.items())
+    if kind == "map":
+        return "map[string]" + go_type(node.field(""))
+    if kind == "struct" or node.definition:
+        parts = (node.definition or "").split(".")
+        return ".".join(parts[-2:]) if len(parts) >= 2 else "struct {}"
+    types = _type_names(node.schema)
+    fmt = node.schema.get("format")
+    if "integer" in types:
+        return "int32" if fmt == "int32" else "int64"
+    if "number" in types:
+        return "float64"
+    if "boolean" in types:
+        return "bool"
+    if "string" in types:
+        return "[]uint8" if fmt == "byte" else "string"
+    return "interface {}"
+
+
+def _mismatch(value: Any, struct: str, path: str, type_name: str) -> str:
+    what = _json_kind(value)
+    if what == "number" and type_name in ("int32", "int64"):
+        what = f"number {value}"  # Go quotes the literal when a number does not fit an integer
+    return f"json: cannot unmarshal {what} into Go struct field {struct}.{path} of type {type_name}"
+
+
+def _integer_fits(value: Any, type_name: str) -> bool:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    bits = 31 if type_name == "int32" else 63
+    return -(1 << bits) <= value < (1 << bits)
+
+
+def _scalar_fits(type_name: str, value: Any) -> bool:
+    if type_name == "string" or type_name == "[]uint8":
+        return isinstance(value, str)
+    if type_name == "int32" or type_name == "int64":
+        return _integer_fits(value, type_name)
+    if type_name == "bool":
+        return isinstance(value, bool)
+    if type_name == "float64":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def _check_type(node: SchemaNode, value: Any, struct: str, path: str) -> str | None:
+    # Hot: runs over every written object. Scalars, most of the fields, are checked inline
+    # without building their path unless they are wrong.
+    if value is None:
+        return None
+    kind = node.kind
+    if kind == "struct":
+        if not isinstance(value, dict):
+            return _mismatch(value, struct, path, go_type(node))
+        inner = _short_name(node.definition) or struct
+        props = node.schema.get("properties") or {}
+        for key, child in value.items():
+            if child is None or key not in props:
+                continue
+            child_node = node.field(key)
+            if child_node is None:
+                continue
+            if child_node.kind == "primitive":
+                type_name = go_type(child_node)
+                if not _scalar_fits(type_name, child):
+                    return _mismatch(child, inner, f"{path}.{key}" if path else key, type_name)
+                continue
+            error = _check_type(child_node, child, inner, f"{path}.{key}" if path else key)
+            if error:
+                return error
+        return None
+    if kind == "map" or kind == "list":
+        if kind == "map":
+            if not isinstance(value, dict):
+                return _mismatch(value, struct, path, go_type(node))
+            extra = node.schema.get("additionalProperties")
+            children: Any = value.values()
+            child_node = _node(extra) if isinstance(extra, dict) else None
+        else:
+            if not isinstance(value, list):
+                return _mismatch(value, struct, path, go_type(node))
+            children = value
+            child_node = node.items()
+        if child_node is not None:
+            for child in children:
+                error = _check_type(child_node, child, struct, path)
+                if error:
+                    return error
+        return None
+    if kind == "opaque":
+        return _check_opaque(node, value, struct, path)
+    type_name = go_type(node)
+    return None if _scalar_fits(type_name, value) else _mismatch(value, struct, path, type_name)
+
+
+def _check_opaque(node: SchemaNode, value: Any, struct: str, path: str) -> str | None:
+    """Types with their own JSON decoding: accept what their UnmarshalJSON accepts."""
+    name = node.definition
+    if name == "io.k8s.apimachinery.pkg.util.intstr.IntOrString":
+        # A non-string is decoded as int32.
+        if isinstance(value, str) or _integer_fits(value, "int32"):
+            return None
+        return _mismatch(value, struct, path, "int32")
+    if name in (
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Time",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime",
+    ):
+        # Decoded as a string first, then parsed (a bad format is a different error).
+        return None if isinstance(value, str) else _mismatch(value, struct, path, "string")
+    return None  # Quantity, RawExtension, FieldsV1, JSON...: free-form or validated later

@@ -2,8 +2,9 @@
 
 Every verb follows the same flow as upstream's generic registry:
 
-    request body ─▶ type/namespace checks ─▶ unknown-field check (fieldValidation)
-        ─▶ strategy (status handling, generation) ─▶ defaults ─▶ validation (422)
+    request body ─▶ type/namespace checks ─▶ JSON types (400, as upstream's decoder)
+        ─▶ unknown-field check (fieldValidation) ─▶ strategy (status handling, generation)
+        ─▶ defaults ─▶ managedFields (the writer's Update entry) ─▶ validation (422)
         ─▶ admission-like steps (namespace exists, ClusterIP/NodePort allocation)
         ─▶ storage write with optimistic concurrency (409) ─▶ object with resourceVersion
 
@@ -25,7 +26,7 @@ from litekube.api import defaults as api_defaults
 from litekube.api import patch as api_patch
 from litekube.api import schema as api_schema
 from litekube.api import validation as api_validation
-from litekube.api.apply import ApplyConflict, server_side_apply
+from litekube.api.apply import ApplyConflict, default_manager, record_update, server_side_apply
 from litekube.api.resources import RESOURCE_TYPES, ResourceType, by_kind, lookup
 from litekube.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from litekube.apiserver import conversion, errors, strategy
@@ -71,6 +72,11 @@ class WriteOptions:
     field_validation: str = "Strict"  # Strict | Warn | Ignore (kubectl sends Strict by default)
     field_manager: str = ""
     force: bool = False
+    user_agent: str = ""  # names the manager of writes without fieldManager
+
+    @property
+    def manager(self) -> str:
+        return self.field_manager or default_manager(self.user_agent)
 
 
 @dataclass
@@ -195,9 +201,11 @@ class Registry:
 
     # ----------------------------------------------------------------- create
     async def create(
-        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions
+        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions, record: bool = True
     ) -> WriteResult:
+        """Create; `record` False for server-side apply, which keeps its own Apply entry."""
         obj = self._check_body(rt, namespace, body)
+        self._check_types(rt, obj)
         warnings = self._field_validation(rt, obj, opts)
         obj = conversion.to_stored(rt, obj)
         m = meta(obj)
@@ -225,6 +233,8 @@ class Registry:
             if not cm.get("name"):
                 cm["name"] = cm["generateName"] + random_suffix()
             self._prepare_create(rt, candidate)
+            if record and opts.manager:
+                record_update(None, candidate, opts.manager)
             self._validate(rt, candidate, None)
             if rt is SERVICES:
                 self.services.allocate(candidate, dry_run=opts.dry_run, rt=rt)
@@ -271,6 +281,7 @@ class Registry:
         subresource: str | None = None,
     ) -> WriteResult:
         new = self._check_body(rt, namespace, body)
+        self._check_types(rt, new)
         warnings = self._field_validation(rt, new, opts)
         new = conversion.to_stored(rt, new)
         nm = meta(new)
@@ -316,7 +327,12 @@ class Registry:
         old_rev: int,
         opts: WriteOptions,
         subresource: str | None,
+        record: bool = True,
+        manager_subresource: str | None = None,
     ) -> WriteResult:
+        """Store `new` over `old`. `record` False for apply (its entry is already made);
+        `manager_subresource` names the subresource in the Update entry when it differs
+        from the one written (scale writes the main object)."""
         if subresource == "status":
             new = strategy.prepare_for_status_update(rt, new, old)
         elif subresource == "binding":
@@ -342,6 +358,10 @@ class Registry:
         api_defaults.apply_defaults(new)
         if rt is SERVICES and subresource is None:
             self.services.carry_over(new, old)
+        if nm.get("managedFields") is None and om.get("managedFields"):
+            nm["managedFields"] = om["managedFields"]  # clients rarely send them back
+        if record and subresource != "binding" and opts.manager:
+            record_update(old, new, opts.manager, manager_subresource or subresource)
         if subresource != "binding":
             self._validate(rt, new, old)
         if rt is SERVICES and subresource is None:
@@ -398,6 +418,7 @@ class Registry:
                 raise errors.not_found(rt, name)
             old = decode_from_storage(kv.value, kv.mod_revision)
             new = self._apply_patch(rt, conversion.to_served(rt, old), patch_body, patch_type, opts)
+            self._check_types(rt, new)
             warnings = self._field_validation(rt, new, opts) if patch_type != PATCH_JSON else []
             new = conversion.to_stored(rt, new)
             wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
@@ -407,7 +428,15 @@ class Registry:
                     raise errors.conflict(rt, name)
             try:
                 result = await self._write_update(
-                    rt, namespace, name, old, new, kv.mod_revision, opts, subresource
+                    rt,
+                    namespace,
+                    name,
+                    old,
+                    new,
+                    kv.mod_revision,
+                    opts,
+                    subresource,
+                    record=patch_type != PATCH_APPLY,
                 )
             except errors.ApiException as e:
                 if e.code == 409 and e.reason == "Conflict" and not _patch_sets_rv(patch_body):
@@ -451,7 +480,7 @@ class Registry:
         except ApplyConflict as e:  # cannot happen on create, but keep the contract
             raise errors.ApiException(409, "Conflict", str(e), {"causes": e.causes}) from e
         meta(obj)["name"] = name
-        return await self.create(rt, namespace, obj, opts)
+        return await self.create(rt, namespace, obj, opts, record=False)
 
     @staticmethod
     def _check_apply_body(rt: ResourceType, body: Any, name: str) -> None:
@@ -627,7 +656,15 @@ class Registry:
             new.setdefault("spec", {})["replicas"] = replicas
             try:
                 result = await self._write_update(
-                    rt, namespace, name, obj, new, int(obj["metadata"]["resourceVersion"]), opts, None
+                    rt,
+                    namespace,
+                    name,
+                    obj,
+                    new,
+                    int(obj["metadata"]["resourceVersion"]),
+                    opts,
+                    None,
+                    manager_subresource="scale",
                 )
             except errors.ApiException as e:
                 if e.code == 409 and patch_type is not None:
@@ -695,6 +732,13 @@ class Registry:
                 f"because it is being terminated",
                 rt,
             )
+
+    @staticmethod
+    def _check_types(rt: ResourceType, obj: JSON) -> None:
+        """A value of the wrong JSON type fails decoding upstream: 400, before any other check."""
+        mismatch = api_schema.type_mismatch(obj)
+        if mismatch:
+            raise errors.bad_request(api_schema.decoding_message(rt.kind, rt.version, mismatch))
 
     def _field_validation(self, rt: ResourceType, obj: JSON, opts: WriteOptions) -> list[str]:
         mode = opts.field_validation or "Strict"
