@@ -22,6 +22,13 @@ for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | gr
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # litekube runs its own nginx (Ingress) and registry; the services these packages start
+  # on a systemd machine would hold ports 80 and 5000. Stop only what we just installed.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for unit in nginx docker-registry; do
+      if printf '%s\n' "${missing[@]}" | grep -qx "$unit"; then systemctl disable --now "$unit" || true; fi
+    done
+  fi
 fi
 
 [ -x .venv/bin/python ] || /usr/bin/python3 -m venv .venv

@@ -101,8 +101,17 @@ async def start_agent(server: APIServer, options: dict[str, object]) -> Stop:
                 http_port=int(options.get("ingress_http_port") or 80),  # type: ignore[call-overload]
                 https_port=int(options.get("ingress_https_port") or 443),  # type: ignore[call-overload]
             )
-            await ingress.start()
-            stops.append(ingress.stop)
+            try:
+                await ingress.start()
+            except Exception as e:  # e.g. port 80 taken by a system nginx: run without Ingress
+                click.echo(
+                    f"litekube: the Ingress controller did not start ({e}); "
+                    "use --ingress-http-port/--ingress-https-port or --disable-ingress",
+                    err=True,
+                )
+                await ingress.stop()
+            else:
+                stops.append(ingress.stop)
     except BaseException:
         await stop()
         raise
