@@ -42,7 +42,7 @@ if [ "$start" -eq 1 ]; then
   if pgrep -f "litekube server" >/dev/null; then
     echo "litekube server is already running"
   else
-    nohup "$PWD/.venv/bin/litekube" server >>/var/log/litekube.log 2>&1 &
+    PYTHONNODEBUGRANGES=1 nohup "$PWD/.venv/bin/litekube" server >>/var/log/litekube.log 2>&1 &
     for _ in $(seq 1 100); do
       [ -s /var/lib/litekube/kubeconfig ] && .venv/bin/kubectl --kubeconfig /var/lib/litekube/kubeconfig get --raw /readyz >/dev/null 2>&1 && break
       sleep 0.1

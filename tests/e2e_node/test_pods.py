@@ -78,7 +78,8 @@ def test_exec_tty_session_and_exit_codes(node_cluster: Cluster, ns: str) -> None
     assert r.returncode == 3 and "out" in r.stdout and "err" in r.stderr
     pid, fd = pty.fork()
     if pid == 0:
-        os.execve(KUBECTL, [KUBECTL, "exec", "-it", "simple-app", "-n", ns, "--", "sh"], c.env())
+        # the seed's own command
+        os.execve(KUBECTL, [KUBECTL, "exec", "-it", "simple-app", "-n", ns, "--", "/bin/bash"], c.env())
     output = b""
     try:
         deadline = time.monotonic() + 30
