@@ -36,6 +36,7 @@ from litekube.node.kubelet.pod_worker import PodWorker
 from litekube.node.kubelet.probes import HostProber, Prober
 from litekube.node.kubelet.resources import pod_requests, quantity
 from litekube.node.kubelet.volumes import HostMounter, Mounter
+from litekube.node.lease import LEASE_NAMESPACE, lease_object
 from litekube.node.network.base import PodNetwork
 from litekube.node.runtime import logs
 from litekube.node.runtime.base import Runtime
@@ -210,7 +211,7 @@ class Kubelet:
 
     async def register(self) -> JSON:
         with contextlib.suppress(ApiError):
-            await self.client.create(NAMESPACES, {"metadata": {"name": node_status.LEASE_NAMESPACE}})
+            await self.client.create(NAMESPACES, {"metadata": {"name": LEASE_NAMESPACE}})
         try:
             node = await self.client.create(NODES, node_status.node_object(self.node_name))
         except ApiError as e:
@@ -238,13 +239,13 @@ class Kubelet:
 
     async def renew_lease(self) -> None:
         node = self.node or await self.client.get(NODES, self.node_name)
-        lease = node_status.lease_object(node, self.ctx.clock.now())
+        lease = lease_object(node, self.ctx.clock.now())
         try:
-            current = await self.client.get(LEASES, self.node_name, node_status.LEASE_NAMESPACE)
+            current = await self.client.get(LEASES, self.node_name, LEASE_NAMESPACE)
         except ApiError as e:
             if not e.not_found:
                 raise
-            await self.client.create(LEASES, lease, node_status.LEASE_NAMESPACE)
+            await self.client.create(LEASES, lease, LEASE_NAMESPACE)
             return
         current["spec"] = lease["spec"]
         await self.client.update(LEASES, current)

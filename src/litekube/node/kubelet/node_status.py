@@ -32,8 +32,6 @@ from litekube.version import KUBERNETES_GIT_VERSION
 JSON = dict[str, Any]
 POD_CIDR = "10.244.0.0/24"
 MAX_PODS = 110
-LEASE_NAMESPACE = "kube-node-lease"
-LEASE_DURATION_SECONDS = 40
 RESERVED_MILLICPU = 100
 RESERVED_MEMORY = 256 * 2**20 + 100 * 2**20
 RESERVED_DISK_FRACTION = 0.10
@@ -201,28 +199,3 @@ def node_status(
     if images is not None:
         result["images"] = images
     return result
-
-
-def micro_time(moment: datetime) -> str:
-    """metav1.MicroTime (Lease renewTime): microseconds and a Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def lease_object(node: JSON, now: datetime) -> JSON:
-    meta = node["metadata"]
-    return {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": {
-            "name": meta["name"],
-            "namespace": LEASE_NAMESPACE,
-            "ownerReferences": [
-                {"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta.get("uid", "")}
-            ],
-        },
-        "spec": {
-            "holderIdentity": meta["name"],
-            "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-            "renewTime": micro_time(now),
-        },
-    }

@@ -22,8 +22,9 @@ from litekube.api.resources import ResourceType, lookup
 from litekube.client.base import JSON, ApiError, Client
 from litekube.machinery.clock import Clock
 from litekube.machinery.informer import InformerFactory
+from litekube.node.lease import LEASE_NAMESPACE, lease_object
 from litekube.node.simulated.pods import SimulatedPodWorker
-from litekube.node.simulated.status import LEASE_NAMESPACE, lease_object, node_object, node_status
+from litekube.node.simulated.status import node_object, node_status
 
 log = logging.getLogger(__name__)
 

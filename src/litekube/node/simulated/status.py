@@ -17,8 +17,6 @@ from litekube.version import KUBERNETES_GIT_VERSION
 
 KUBELET_VERSION = KUBERNETES_GIT_VERSION
 RUNTIME_VERSION = "litekube-sim://0.1"
-LEASE_NAMESPACE = "kube-node-lease"
-LEASE_DURATION_SECONDS = 40
 SIMULATED_LABEL = "node.litekube.io/simulated"
 # A pod carrying this annotation exits with that code instead of 0 (to simulate failures).
 EXIT_CODE_ANNOTATION = "sim.litekube.io/exit-code"
@@ -107,31 +105,6 @@ def node_status(name: str, index: int, now: datetime, since: datetime) -> JSON:
             "architecture": "amd64",
         },
         "phase": "Running",
-    }
-
-
-def micro_time(moment: datetime) -> str:
-    """metav1.MicroTime: microsecond precision, trailing Z (Lease renewTime)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def lease_object(node: JSON, now: datetime) -> JSON:
-    meta = node["metadata"]
-    return {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": {
-            "name": meta["name"],
-            "namespace": LEASE_NAMESPACE,
-            "ownerReferences": [
-                {"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta.get("uid", "")}
-            ],
-        },
-        "spec": {
-            "holderIdentity": meta["name"],
-            "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-            "renewTime": micro_time(now),
-        },
     }
 
 
