@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
 import time
 import urllib.request
@@ -14,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KUBECTL, SEED, Cluster
+from tests.e2e_node.tty import run_on_tty
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 M = SEED / "manifests"
@@ -76,34 +74,20 @@ def test_exec_tty_session_and_exit_codes(node_cluster: Cluster, ns: str) -> None
     _wait(lambda: _running_ready(c, ns, "simple-app"))
     r = c.kubectl("exec", "simple-app", "-n", ns, "--", "sh", "-c", "echo out; echo err >&2; exit 3")
     assert r.returncode == 3 and "out" in r.stdout and "err" in r.stderr
-    pid, fd = pty.fork()
-    if pid == 0:
-        # the seed's own command
-        os.execve(KUBECTL, [KUBECTL, "exec", "-it", "simple-app", "-n", ns, "--", "/bin/bash"], c.env())
-    output = b""
-    try:
-        deadline = time.monotonic() + 30
-        sent = False
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                output += chunk
-            if not sent and (b"#" in output or time.monotonic() > deadline - 25):
-                os.write(fd, b"echo hello-$((6*7))\r")
-                time.sleep(0.5)
-                os.write(fd, b"exit\r")
-                sent = True
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
+    sent: list[bytes] = []
+
+    def typing(output: bytes) -> bytes | None:
+        # the seed's own command: type into bash once its prompt shows, then leave
+        if not sent and b"#" in output:
+            sent.append(b"echo hello-$((6*7))\rexit\r")
+            return sent[0]
+        return None
+
+    output, code = run_on_tty(
+        c, "exec", "-it", "simple-app", "-n", ns, "--", "/bin/bash", timeout=30, respond=typing
+    )
     assert b"hello-42" in output
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
 
 
 def test_sidecar_reads_nginx_log_from_shared_empty_dir(node_cluster: Cluster, ns: str) -> None:
