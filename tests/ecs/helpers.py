@@ -9,8 +9,9 @@ from typing import Any
 from litekube.ecs import Conversion, ConvertOptions, Inputs, convert, parse_document
 from litekube.ecs.checks import problems, schema_problems
 from litekube.ecs.explain import Record, Severity
+from tests.conftest import SEED
 
-SAMPLES = Path("/work/shared/ecs-samples")
+SAMPLES = SEED.parent / "ecs-samples"
 FIRELENS = SAMPLES / (
     "aws-samples__amazon-ecs-firelens-examples__examples__fluent-bit__parse-envoy-app-mesh__"
     "appmesh-firelens-colorteller-black-ecs-task-def.json"
