@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import ssl
@@ -43,10 +44,11 @@ import orjson
 BIN = Path(sys.executable).parent
 Row = tuple[str, float, float, str]
 
-NODES = 100
-DEPLOYMENTS = 100
-REPLICAS = 100
-ROLL_REPLICAS = 1000
+# The reported figures are the full size; the environment can shrink a run for quick
+# iterations, e.g. LITEKUBE_BENCH_SCALE=20x100/20 (deployments x replicas / nodes).
+_SCALE = os.environ.get("LITEKUBE_BENCH_SCALE", "100x100/100")
+DEPLOYMENTS, REPLICAS, NODES = (int(x) for x in _SCALE.replace("/", "x").split("x"))
+ROLL_REPLICAS = int(os.environ.get("LITEKUBE_BENCH_ROLL", "1000"))
 SCALE_BUDGET = 120.0  # seconds allowed for the 10,000-pod run before reporting a partial rate
 ROLL_BUDGET = 90.0
 PROBE_INTERVAL = 0.05

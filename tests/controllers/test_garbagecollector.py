@@ -83,3 +83,19 @@ async def test_dangling_reference_removed_when_another_owner_remains(env: Env) -
     await env.drive(gc)
     refs = env.get(PODS, "shared")["metadata"]["ownerReferences"]
     assert [r["name"] for r in refs] == ["keeper"]
+
+
+async def test_status_writes_enqueue_nothing_but_a_lost_owner_is_collected(env: Env) -> None:
+    # upstream's graph builder acts on ownerReference changes, not on every write
+    cluster, gc = await start(env)
+    pod = env.objects(PODS)[0]
+    name = pod["metadata"]["name"]
+    status = {**pod, "status": {"phase": "Running"}}
+    await env.client.update_status(PODS, status)
+    await env.fake.settle()
+    assert len(gc.queue) == 0
+    # pointing the pod at an owner that does not exist is a change of references: collected
+    ref = {**pod["metadata"]["ownerReferences"][0], "uid": "no-such-uid", "name": "gone"}
+    await env.client.patch(PODS, name, {"metadata": {"ownerReferences": [ref]}}, "default")
+    await env.drive(cluster.deployments, cluster.replica_sets, gc)
+    assert name not in [p["metadata"]["name"] for p in env.objects(PODS)]

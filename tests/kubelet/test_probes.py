@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from litekube.machinery.clock import FakeClock
-from litekube.node.kubelet.probes import FAILURE, SUCCESS, UNKNOWN, HostProber, ProbeWorker, resolve_port
+from litekube.node.kubelet.probes import FAILURE, SUCCESS, HostProber, ProbeWorker, resolve_port
 from litekube.node.runtime.fake import FakeRuntime
 
 
@@ -67,7 +67,7 @@ async def test_tcp_probe_and_refused_connections(http_server: tuple[int, list[by
     )
 
 
-async def test_exec_and_grpc_probes() -> None:
+async def test_exec_probes() -> None:
     runtime = FakeRuntime()
     sandbox = await runtime.create_sandbox("u", "p", "default", "p", None)
     runtime.exec_handler = lambda cid, argv, stdin: (
@@ -79,7 +79,7 @@ async def test_exec_and_grpc_probes() -> None:
         FAILURE,
         "not healthy\n",
     )
-    assert (await prober.probe({"grpc": {"port": 9000}}, "", {}, sandbox))[0] == UNKNOWN
+    # grpc probes: tests/kubelet/test_grpc_probe.py
 
 
 def test_named_ports() -> None:

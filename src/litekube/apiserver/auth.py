@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class TokenAuthenticator:
         self.path = path
         self._tokens: dict[str, User] = {}
         self._local_sockets: set[str] = set()
+        # signed-token authenticators tried after the static file (service-account tokens)
+        self.verifiers: list[Callable[[str], Awaitable[User | None]]] = []
 
     def add_local_socket(self, path: str) -> None:
         """Requests arriving on this unix socket are the server's own components."""
@@ -78,6 +81,16 @@ class TokenAuthenticator:
             if len(parts) >= 2 and parts[0]:
                 groups = tuple(g for g in (parts[3].split(",") if len(parts) > 3 else []) if g)
                 self._tokens[parts[0]] = User(parts[1], groups)
+
+    async def authenticate_bearer(self, header: str | None) -> User | None:
+        """The static tokens first, then each verifier (a JWT needs async lookups)."""
+        user = self.authenticate(header)
+        if user is None and header and header.lower().startswith("bearer "):
+            for verify in self.verifiers:
+                user = await verify(header[7:].strip())
+                if user is not None:
+                    break
+        return user
 
     def authenticate(self, header: str | None) -> User | None:
         if not header or not header.lower().startswith("bearer "):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from litekube.api.resources import ResourceType
 from litekube.apiserver import errors
-from litekube.apiserver.objects import JSON, decode_from_storage, encode_for_storage, now_rfc3339
+from litekube.apiserver.objects import JSON, decode_from_storage, now_rfc3339
 from litekube.apiserver.registry_types import NAMESPACES, ListOptions, WriteResult
 from litekube.storage.types import ConflictError, KeyNotFoundError
 
@@ -106,7 +106,7 @@ async def _store_deleting(
     if dry_run:
         return registry.present(rt, obj)
     try:
-        new_rev = await registry.storage.update(key, encode_for_storage(obj), rev)
+        new_rev = await registry.storage.update(key, registry.encode(rt, obj), rev)
     except ConflictError:
         raise errors.conflict(rt, obj["metadata"]["name"]) from None
     obj["metadata"]["resourceVersion"] = str(new_rev)

@@ -66,7 +66,7 @@ def build_app(
                     transport.get_extra_info("peercert")
                 )
             if user is None:
-                user = tokens.authenticate(request.headers.get("Authorization"))
+                user = await tokens.authenticate_bearer(request.headers.get("Authorization"))
             if user is None:
                 err = errors.unauthorized()
                 return json_response(err.status(), 401)

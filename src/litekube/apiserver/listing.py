@@ -48,7 +48,7 @@ async def list_encoded(
 ) -> bytes | None:
     """The List as JSON bytes without decoding every object, or None when selectors need decoding.
 
-    Stored objects start with `{"metadata":{` (see objects.encode_for_storage), so the
+    Stored objects start with a known prefix (see objects.encode_for_storage), so the
     resourceVersion is spliced in as bytes; 5,000 pods list several times faster this way.
     """
     if opts.label_selector or opts.field_selector or conversion.needs_conversion(rt):
@@ -56,7 +56,7 @@ async def list_encoded(
     chunks: list[bytes] = []
 
     def keep(kv: KeyValue) -> bool:
-        chunks.append(encoded_with_revision(kv.value, kv.mod_revision))
+        chunks.append(encoded_with_revision(kv.value, kv.mod_revision, rt))
         return True
 
     list_meta = await scan(registry, rt, namespace, opts, keep)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime
-import secrets
+import functools
+import random
+import uuid
 from typing import Any
 
 import orjson
+
+from litekube.api.resources import ResourceType
 
 JSON = dict[str, Any]
 
@@ -18,8 +22,16 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Names and uids must be unique, not secret: the `random` module's generator (seeded from
+# os.urandom, reseeded after fork) spares the urandom system call per object, whose
+# release of the GIL lets the storage threads in on every create.
 def random_suffix(n: int = 5) -> str:
-    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(n))
+    return "".join(random.choices(_SUFFIX_ALPHABET, k=n))
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def deepcopy(obj: Any) -> Any:
@@ -35,25 +47,47 @@ def meta(obj: JSON) -> JSON:
     return m
 
 
-def encode_for_storage(obj: JSON) -> bytes:
-    """Objects are stored without resourceVersion (the storage revision is the source of truth)
-    and with `metadata` as the first key, so lists can splice the revision in as bytes."""
+_TYPE_KEYS = frozenset({"apiVersion", "kind", "metadata"})
+
+
+def encode_for_storage(obj: JSON, served: ResourceType | None = None) -> bytes:
+    """Objects are stored without resourceVersion (the storage revision is the source of truth).
+
+    With `served` (a type stored as it is served) the bytes start with `stored_prefix(served)`:
+    apiVersion, kind, then metadata, so a list or a watch can splice the revision in and
+    send the bytes as they are. Otherwise `metadata` comes first (the older layout, still
+    read everywhere), and the served kind is set after decoding."""
     m = obj.get("metadata") or {}
     if "resourceVersion" in m:
         m = {k: v for k, v in m.items() if k != "resourceVersion"}
+    if served is not None:
+        head = {"apiVersion": served.api_version, "kind": served.kind, "metadata": m}
+        return orjson.dumps({**head, **{k: v for k, v in obj.items() if k not in _TYPE_KEYS}})
     return orjson.dumps({"metadata": m, **{k: v for k, v in obj.items() if k != "metadata"}})
 
 
 _META_PREFIX = b'{"metadata":{'
 
 
-def encoded_with_revision(value: bytes, revision: int) -> bytes:
+@functools.cache
+def stored_prefix(rt: ResourceType) -> bytes:
+    """`{"apiVersion":"…","kind":"…","metadata":{`: how values stored for `rt` begin."""
+    return orjson.dumps({"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {}})[:-2]
+
+
+def encoded_with_revision(value: bytes, revision: int, rt: ResourceType | None = None) -> bytes:
     """Stored bytes with metadata.resourceVersion set, without decoding when possible."""
-    if value.startswith(_META_PREFIX):
-        rest = value[len(_META_PREFIX) :]
-        rv = b'"resourceVersion":"' + str(revision).encode() + b'"'
-        return _META_PREFIX + rv + (b"," + rest if not rest.startswith(b"}") else rest)
+    for prefix in (_META_PREFIX, stored_prefix(rt) if rt is not None else None):
+        if prefix is not None and value.startswith(prefix):
+            return splice_revision(value, revision, len(prefix))
     return orjson.dumps(decode_from_storage(value, revision))
+
+
+def splice_revision(value: bytes, revision: int, at: int) -> bytes:
+    """`value` with `"resourceVersion":"<revision>"` as the first key of the object opened at `at`."""
+    rest = value[at:]
+    rv = b'"resourceVersion":"' + str(revision).encode() + b'"'
+    return value[:at] + rv + (b"," + rest if not rest.startswith(b"}") else rest)
 
 
 def decode_from_storage(value: bytes, revision: int) -> JSON:

@@ -19,7 +19,6 @@ caller may keep.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -37,6 +36,7 @@ from litekube.apiserver.objects import (
     deepcopy,
     encode_for_storage,
     meta,
+    new_uid,
     now_rfc3339,
     random_suffix,
 )
@@ -149,7 +149,7 @@ class Registry:
                 return WriteResult(candidate, created=True, warnings=warnings)
             key = rt.storage_key(namespace, cm["name"])
             try:
-                rev = await self.storage.create(key, encode_for_storage(candidate))
+                rev = await self.storage.create(key, self.encode(rt, candidate))
             except KeyExistsError:
                 if rt is SERVICES:
                     self.services.release(candidate)
@@ -166,7 +166,7 @@ class Registry:
 
     def _prepare_create(self, rt: ResourceType, obj: JSON) -> None:
         m = meta(obj)
-        m["uid"] = str(uuid.uuid4())
+        m["uid"] = new_uid()
         m["creationTimestamp"] = now_rfc3339()
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"):
             m.pop(k, None)
@@ -281,7 +281,7 @@ class Registry:
         if om.get("deletionTimestamp") and not nm.get("finalizers") and deletion.finalized(rt, new):
             return await deletion.delete_finalized(self, rt, key, name, new, old_rev)
         try:
-            rev = await self.storage.update(key, encode_for_storage(new), old_rev)
+            rev = await self.storage.update(key, self.encode(rt, new), old_rev)
         except ConflictError:
             raise errors.conflict(rt, name) from None
         except KeyNotFoundError:
@@ -394,6 +394,11 @@ class Registry:
         if causes:
             body = api_validation.invalid_status(rt.kind, rt.group, meta(obj).get("name", ""), causes)
             raise errors.StatusException(body)
+
+    @staticmethod
+    def encode(rt: ResourceType, obj: JSON) -> bytes:
+        """The stored bytes of `obj` (in its stored shape); see objects.encode_for_storage."""
+        return encode_for_storage(obj, None if conversion.needs_conversion(rt) else rt)
 
     @staticmethod
     def present(rt: ResourceType, obj: JSON) -> JSON:

@@ -4,6 +4,7 @@ APIServer.start():
     tls/ (CA, serving and admin certs, tokens) ─▶ storage.start() ─▶ registry.start()
     ─▶ bootstrap objects (namespaces, the `kubernetes` Service) ─▶ HTTPS :6443 + unix socket
     ─▶ kubeconfig written
+APIServer.local_client(): the in-process transport for components in this process.
 APIServer.stop(): watches end, listeners close, storage flushes and closes.
 """
 
@@ -21,9 +22,10 @@ import yaml
 from aiohttp import web
 
 from litekube.api.resources import lookup
-from litekube.apiserver import errors
+from litekube.apiserver import errors, serviceaccount_token
 from litekube.apiserver.auth import TokenAuthenticator
 from litekube.apiserver.http import build_app
+from litekube.apiserver.inprocess import InProcessTransport
 from litekube.apiserver.pki import ClusterPKI, ensure_pki
 from litekube.apiserver.registry import Registry, WriteOptions
 from litekube.apiserver.rest import ResourceHandlers
@@ -93,6 +95,9 @@ class APIServer:
         await self._bootstrap()
         hub = WatchHub(self.storage, self.registry)
         self.handlers = ResourceHandlers(self.registry, hub)
+        self.tokens.verifiers.append(
+            serviceaccount_token.install(self.registry, cfg.data_dir / "tls").authenticate
+        )
         app = build_app(self.handlers, self.tokens, lambda: self._ready)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -112,13 +117,25 @@ class APIServer:
         self._ready = True
 
     def local_client(self) -> Client:
-        """A client for co-located components, over the unix socket."""
-        return Client(HttpTransport("http://localhost", unix_socket=str(self.config.socket_path)))
+        """A client for co-located components: calls go straight to the registry in this
+        process (see inprocess.py); the rare request that needs HTTP takes the unix socket."""
+        assert self.registry is not None and self.handlers is not None
+        transport = InProcessTransport(
+            self.registry, self.handlers.hub, self.handlers.watches, fallback=self._socket_transport()
+        )
+        return Client(transport)
+
+    def socket_client(self) -> Client:
+        """A client over the local unix socket: the full HTTP stack, as a separate process sees it."""
+        return Client(self._socket_transport())
+
+    def _socket_transport(self) -> HttpTransport:
+        return HttpTransport("http://localhost", unix_socket=str(self.config.socket_path))
 
     async def stop(self) -> None:
         self._ready = False
         if self.handlers is not None:
-            self.handlers.shutting_down.set()
+            self.handlers.shut_down()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

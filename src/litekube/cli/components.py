@@ -6,7 +6,8 @@
                  and the scheduler, over shared informers
     simulated    kwok-style simulated nodes (`--simulated-nodes N`)
 
-Every component reaches the API through a client on the server's local unix socket.
+Every component reaches the API through `server.local_client()`: the in-process transport
+(apiserver/inprocess.py), the same verbs and checks as HTTP without HTTP or JSON text.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ Errors travel to one place, `process(key)`:
 - a 409 Conflict (we wrote from a stale cache) → requeued with backoff, quietly, never dropped;
 - any other exception → logged, then requeued with per-key exponential backoff, unless it
   already failed `max_retries` times (None = retry forever), in which case it is dropped.
+
+A controller with a `recorder` writes its Events in the background while its workers run
+(`start()` starts the recorder's writers, `stop()` flushes them), so no sync waits on an
+Event; driven key by key with `process_next` (tests), it writes them inline.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from abc import ABC, abstractmethod
 
 from litekube.client.base import JSON, ApiError
 from litekube.machinery.clock import Clock
+from litekube.machinery.events import EventRecorder
 from litekube.machinery.informer import object_key
 from litekube.machinery.queue import RateLimiter, WorkQueue
 
@@ -113,6 +118,9 @@ class Controller(ABC):
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        recorder = self._recorder()
+        if recorder is not None:
+            recorder.start()
         for i in range(self.workers):
             self._tasks.append(loop.create_task(self._worker(), name=f"{self.name}-worker-{i}"))
 
@@ -124,3 +132,11 @@ class Controller(ABC):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        recorder = self._recorder()
+        if recorder is not None:
+            await recorder.stop()
+
+    def _recorder(self) -> EventRecorder | None:
+        # subclasses keep theirs as `self.recorder` (typed there as a plain EventRecorder)
+        recorder = getattr(self, "recorder", None)
+        return recorder if isinstance(recorder, EventRecorder) else None

@@ -104,9 +104,16 @@ class Store:
     def upsert(self, obj: JSON) -> JSON | None:
         key = object_key(obj)
         old = self._items.get(key)
-        if old is not None:
-            self._unindex(key, old)
         self._items[key] = obj
+        if old is not None:
+            # Most updates are status writes: same uid, same owners, so the indexes (keyed
+            # by namespace, uid and owner uid) already hold the key. Re-index only on change.
+            meta, old_meta = obj.get("metadata") or {}, old.get("metadata") or {}
+            if meta.get("uid") == old_meta.get("uid") and meta.get("ownerReferences") == old_meta.get(
+                "ownerReferences"
+            ):
+                return old
+            self._unindex(key, old)
         self._index(key, obj)
         return old
 

@@ -13,6 +13,10 @@ an overall token bucket.
 Worked example of the per-key backoff (base 5 ms, cap 1000 s): failures 1, 2, 3, 4 of
 the same key wait 5 ms, 10 ms, 20 ms, 40 ms; the 19th waits 5 ms * 2**18 ≈ 1311 s, which
 is capped to 1000 s. `forget(key)` after a success resets the count.
+
+Waiting workers park on their own future, first come first served, and each queued key
+wakes exactly one of them (not every idle worker, as a shared `asyncio.Event` would: with
+N workers that costs N wake-ups per key, N-1 of which find the queue empty again).
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ class WorkQueue:
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
         self._waiting: dict[str, tuple[float, asyncio.Task[None]]] = {}
-        self._wakeup = asyncio.Event()
+        self._getters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._shutting_down = False
 
     def add(self, key: str) -> None:
@@ -122,15 +126,29 @@ class WorkQueue:
         if key in self._processing:
             return  # re-queued by done()
         self._queue.append(key)
-        self._wakeup.set()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                return
 
     async def get(self) -> str | None:
         """The next key (now owned by the caller until `done`), or None once shut down."""
         while not self._queue:
             if self._shutting_down:
                 return None
-            self._wakeup.clear()
-            await self._wakeup.wait()
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except asyncio.CancelledError:
+                # woken and cancelled at once: hand the wake-up on so the key is not stranded
+                if getter.done() and not getter.cancelled() and self._queue:
+                    self._wake_one()
+                raise
         key = self._queue.popleft()
         self._processing.add(key)
         self._dirty.discard(key)
@@ -148,7 +166,7 @@ class WorkQueue:
         self._processing.discard(key)
         if key in self._dirty:
             self._queue.append(key)
-            self._wakeup.set()
+            self._wake_one()
 
     def add_after(self, key: str, seconds: float) -> None:
         if self._shutting_down:
@@ -199,4 +217,7 @@ class WorkQueue:
         for _, task in self._waiting.values():
             task.cancel()
         self._waiting.clear()
-        self._wakeup.set()
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)

@@ -15,21 +15,32 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from fractions import Fraction
 
 from litekube.client.base import JSON
-from litekube.scheduler.resources import (
-    NodeTotals,
-    Resources,
-    host_ports,
-    parse_resources,
-    pod_requests,
-    ports_conflict,
+from litekube.scheduler.nodeinfo import (
+    TAINT_NOT_READY,
+    TAINT_UNREACHABLE,
+    TAINT_UNSCHEDULABLE,
+    NodeInfo,
+    PodView,
+    effective_taints,
+    is_node_ready,
 )
+from litekube.scheduler.resources import NodeTotals, ports_conflict
 
-TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
-TAINT_NOT_READY = "node.kubernetes.io/not-ready"
-TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
+# re-exported: the DaemonSet controller judges eligibility with the same rules
+__all__ = [
+    "TAINT_NOT_READY",
+    "TAINT_UNREACHABLE",
+    "TAINT_UNSCHEDULABLE",
+    "Failure",
+    "check_node",
+    "effective_taints",
+    "fit_error_message",
+    "is_node_ready",
+    "node_affinity",
+    "tolerates",
+]
 
 MSG_UNSCHEDULABLE = "node(s) were unschedulable"
 MSG_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
@@ -59,43 +70,6 @@ def tolerates(tolerations: list[JSON], taint: JSON) -> bool:
         if operator == "Exists" or (toleration.get("value") or "") == (taint.get("value") or ""):
             return True
     return False
-
-
-def is_node_ready(node: JSON) -> bool:
-    for cond in (node.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
-
-
-def effective_taints(node: JSON) -> list[JSON]:
-    """The node's taints, plus not-ready when Ready is not True and no controller tainted it yet."""
-    taints = list((node.get("spec") or {}).get("taints") or [])
-    if not is_node_ready(node) and not any(
-        t.get("key") in (TAINT_NOT_READY, TAINT_UNREACHABLE) for t in taints
-    ):
-        taints.append({"key": TAINT_NOT_READY, "effect": "NoSchedule"})
-    return taints
-
-
-def node_unschedulable(pod: JSON, node: JSON) -> Failure | None:
-    if not (node.get("spec") or {}).get("unschedulable"):
-        return None
-    taint = {"key": TAINT_UNSCHEDULABLE, "effect": "NoSchedule"}
-    if tolerates((pod.get("spec") or {}).get("tolerations") or [], taint):
-        return None
-    return Failure((MSG_UNSCHEDULABLE,), resolvable=False)
-
-
-def taint_toleration(pod: JSON, node: JSON) -> Failure | None:
-    tolerations = (pod.get("spec") or {}).get("tolerations") or []
-    for taint in effective_taints(node):
-        if taint.get("effect") not in ("NoSchedule", "NoExecute"):
-            continue
-        if not tolerates(tolerations, taint):
-            text = f"{{{taint.get('key', '')}: {taint.get('value', '')}}}"
-            return Failure((f"node(s) had untolerated taint {text}",), resolvable=False)
-    return None
 
 
 def _expression_matches(expression: JSON, labels: dict[str, str]) -> bool:
@@ -147,53 +121,44 @@ def node_affinity(pod: JSON, node: JSON) -> Failure | None:
     return None
 
 
-def node_ports(pod: JSON, totals: NodeTotals) -> Failure | None:
-    wanted = host_ports(pod)
-    if wanted and ports_conflict(wanted, totals.ports):
-        return Failure((MSG_PORTS,), resolvable=True)
-    return None
+def check_node(pod: PodView, info: NodeInfo, totals: NodeTotals) -> Failure | None:
+    """Run the filters in order; the first failure is the node's answer.
+
+    Each filter is skipped outright when it has nothing to look at (no taints on the node,
+    no selector on the pod, no host ports): this runs for every node for every pod.
+    """
+    if info.unschedulable and not tolerates(pod.tolerations, _UNSCHEDULABLE_TAINT):
+        return _UNSCHEDULABLE_FAILURE
+    for taint in info.taints:
+        if not tolerates(pod.tolerations, taint):
+            text = f"{{{taint.get('key', '')}: {taint.get('value', '')}}}"
+            return Failure((f"node(s) had untolerated taint {text}",), resolvable=False)
+    if pod.needs_affinity:
+        failure = node_affinity(pod.pod, info.node)
+        if failure is not None:
+            return failure
+    if pod.ports and ports_conflict(pod.ports, totals.ports):
+        return _PORTS_FAILURE
+    return resources_fit(pod, info, totals)
 
 
-def resources_fit(
-    pod: JSON,
-    node: JSON,
-    totals: NodeTotals,
-    requests: Resources | None = None,
-    allocatable: Resources | None = None,
-) -> Failure | None:
-    """`requests`/`allocatable` may be passed in already parsed (the scheduler does, once per pod/node)."""
-    if allocatable is None:
-        allocatable = parse_resources((node.get("status") or {}).get("allocatable"))
-    if requests is None:
-        requests = pod_requests(pod)
-    reasons: list[str] = []
-    max_pods = allocatable.get("pods")
-    if max_pods is not None and totals.pods + 1 > max_pods:
-        reasons.append(MSG_TOO_MANY_PODS)
-    for name, wanted in sorted(requests.items()):
-        if wanted <= 0 or name == "pods":
-            continue
-        have = allocatable.get(name, Fraction(0))
-        if totals.requested.get(name, Fraction(0)) + wanted > have:
+def resources_fit(pod: PodView, info: NodeInfo, totals: NodeTotals) -> Failure | None:
+    """Upstream NodeResourcesFit: wanted > allocatable - requested, in integer units."""
+    reasons: list[str] | None = None
+    if info.max_pods is not None and totals.pods + 1 > info.max_pods:
+        reasons = [MSG_TOO_MANY_PODS]
+    allocatable, requested = info.allocatable, totals.requested_units
+    for name, wanted in pod.units:
+        if wanted > allocatable.get(name, 0) - requested.get(name, 0):
+            if reasons is None:
+                reasons = []
             reasons.append(f"Insufficient {name}")
     return Failure(tuple(reasons), resolvable=True) if reasons else None
 
 
-def check_node(
-    pod: JSON,
-    node: JSON,
-    totals: NodeTotals,
-    requests: Resources | None = None,
-    allocatable: Resources | None = None,
-) -> Failure | None:
-    """Run the filters in order; the first failure is the node's answer."""
-    return (
-        node_unschedulable(pod, node)
-        or taint_toleration(pod, node)
-        or node_affinity(pod, node)
-        or node_ports(pod, totals)
-        or resources_fit(pod, node, totals, requests, allocatable)
-    )
+_UNSCHEDULABLE_TAINT = {"key": TAINT_UNSCHEDULABLE, "effect": "NoSchedule"}
+_UNSCHEDULABLE_FAILURE = Failure((MSG_UNSCHEDULABLE,), resolvable=False)
+_PORTS_FAILURE = Failure((MSG_PORTS,), resolvable=True)
 
 
 def _histogram(counts: Counter[str]) -> str:

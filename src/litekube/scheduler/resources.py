@@ -17,6 +17,7 @@ Worked example: a node with allocatable cpu "2" and two pods requesting "500m" e
 from __future__ import annotations
 
 import functools
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -121,6 +122,7 @@ def owner_uid(pod: JSON) -> str | None:
 class PodEntry:
     node: str
     requests: Resources
+    units: dict[str, int]  # the requests in the filters' integer units (nodeinfo.to_units)
     ports: set[tuple[str, str, int]]
     owner: str | None
 
@@ -128,6 +130,8 @@ class PodEntry:
 @dataclass
 class NodeTotals:
     requested: Resources = field(default_factory=dict)
+    # the same sum in upstream's integer units, each pod rounded up: what the filters compare
+    requested_units: dict[str, int] = field(default_factory=dict)
     # requests with upstream's non-zero defaults, for scoring only
     scored: Resources = field(default_factory=dict)
     pods: int = 0
@@ -157,6 +161,7 @@ class NodeUsage:
     def __init__(self) -> None:
         self._pods: dict[str, PodEntry] = {}
         self._nodes: dict[str, NodeTotals] = {}
+        self.node_totals = self._nodes  # read-only view for the scheduler's per-node loop
 
     def totals(self, node: str) -> NodeTotals:
         return self._nodes.get(node) or NodeTotals()
@@ -173,10 +178,15 @@ class NodeUsage:
         target = node or (pod.get("spec") or {}).get("nodeName")
         if not target or (node is None and not occupies_node(pod)):
             return
-        entry = PodEntry(target, pod_requests(pod), host_ports(pod), owner_uid(pod))
+        requests = pod_requests(pod)
+        units = {name: to_units(name, value) for name, value in requests.items()}
+        entry = PodEntry(target, requests, units, host_ports(pod), owner_uid(pod))
         self._pods[key] = entry
         totals = self._nodes.setdefault(target, NodeTotals())
         _add(totals.requested, entry.requests)
+        requested_units = totals.requested_units
+        for name, value in units.items():
+            requested_units[name] = requested_units.get(name, 0) + value
         _add(totals.scored, scoring_requests(entry.requests))
         totals.pods += 1
         totals.ports.update(entry.ports)
@@ -191,6 +201,8 @@ class NodeUsage:
         totals = self._nodes[entry.node]
         for name, value in entry.requests.items():
             totals.requested[name] = totals.requested.get(name, Fraction(0)) - value
+        for name, amount in entry.units.items():
+            totals.requested_units[name] = totals.requested_units.get(name, 0) - amount
         for name, value in scoring_requests(entry.requests).items():
             totals.scored[name] = totals.scored.get(name, Fraction(0)) - value
         totals.pods -= 1
@@ -204,26 +216,9 @@ class NodeUsage:
                 del totals.owners[entry.owner]
 
 
-class AllocatableCache:
-    """Parsed `status.allocatable` per node, reparsed only when the node object changed.
-
-    Informer objects are replaced, never mutated, on update, so identity of the allocatable
-    dict tells whether the parsed value is current. Also keeps float cpu/memory for scoring.
-    """
-
-    def __init__(self) -> None:
-        self._by_node: dict[str, tuple[object, Resources, tuple[float, float]]] = {}
-
-    def get(self, node: JSON) -> tuple[Resources, tuple[float, float]]:
-        raw = (node.get("status") or {}).get("allocatable")
-        name = node["metadata"]["name"]
-        hit = self._by_node.get(name)
-        if hit is not None and hit[0] is raw:
-            return hit[1], hit[2]
-        parsed = parse_resources(raw)
-        floats = (float(parsed.get("cpu", Fraction(0))), float(parsed.get("memory", Fraction(0))))
-        self._by_node[name] = (raw, parsed, floats)
-        return parsed, floats
+def to_units(name: str, quantity: Fraction) -> int:
+    """Upstream's integer view of a quantity: millicores for cpu, whole units otherwise, rounded up."""
+    return math.ceil(quantity * 1000) if name == "cpu" else math.ceil(quantity)
 
 
 def scoring_requests(requests: Resources) -> Resources:

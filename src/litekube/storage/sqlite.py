@@ -8,7 +8,11 @@ get()/list() and already in every watcher's stream.
 
 Flow of a read: get(), list() and watch replay run single SELECT statements (each one a
 consistent snapshot in WAL mode) on a small pool of reader threads, each with its own
-connection, so reads never wait for the writer or block the event loop. get() and list()
+connection, so reads never wait for the writer or block the event loop. get() first looks
+in `_latest`, the current value of every key written since start (filled as commits are
+published, so it is exactly the published revision's state), which spares the thread hop
+for the reads that follow writes (a controller's read-modify-write); a key it does not
+hold is read from SQLite and remembered unless a commit was published meanwhile. get() and list()
 at revision 0 read at the last published revision, the one watchers have reached, so a
 list followed by a watch from its revision has neither gap nor overlap, and a revision a
 reader has seen is never "in the future" for list().
@@ -78,6 +82,8 @@ class SQLiteStorage:
         self._closed = False
         self._started = False
         self._local = threading.local()
+        # key -> its value at the published revision; deleted keys leave (see get()).
+        self._latest: dict[str, KeyValue] = {}
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
         self._compact_lock = asyncio.Lock()
@@ -164,7 +170,15 @@ class SQLiteStorage:
     async def get(self, key: str) -> KeyValue | None:
         # Read at the published revision, like list(): a write committed but not yet
         # acknowledged stays invisible, so a revision seen here is one list() accepts.
-        return await self._read(self._get_sync, key, self._broadcaster.last_revision)
+        kv = self._latest.get(key)
+        if kv is not None and not self._closed:
+            return kv
+        revision = self._broadcaster.last_revision
+        kv = await self._read(self._get_sync, key, revision)
+        if kv is not None and self._broadcaster.last_revision == revision:
+            # Nothing was published while reading, so this is still the latest value.
+            self._latest[key] = kv
+        return kv
 
     def _get_sync(self, key: str, revision: int) -> KeyValue | None:
         row = self._local.conn.execute(sql.ROW_AT, (key, revision)).fetchone()
@@ -246,6 +260,12 @@ class SQLiteStorage:
         # Publish before acknowledging: a caller that watches from the revision it just got
         # must find its own write in the ring (or beyond it), never missing.
         self._broadcaster.publish(events)
+        latest = self._latest
+        for event in events:
+            if event.type == "DELETE":
+                latest.pop(event.kv.key, None)
+            else:
+                latest[event.kv.key] = event.kv
         for future, outcome in done:
             if future.done():  # the caller gave up (cancelled); the write stands regardless
                 continue

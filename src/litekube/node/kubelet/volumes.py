@@ -9,7 +9,9 @@ for live updates) returns volume name → host directory; the container mounts b
     secret        the same from base64 `data`
     downwardAPI   fieldRef / resourceFieldRef items rendered to files
     projected     configMap, secret, downwardAPI and serviceAccountToken sources in one dir;
-                  the token is a JWT-shaped placeholder (litekube does not sign tokens yet)
+                  the token comes from the TokenRequest API through `tokens` (tokens.py,
+                  renewed past 80% of its life on a refresh); without one (unit tests,
+                  simulated nodes) it is an unsigned JWT-shaped placeholder
     hostPath      the host path itself, after upstream's `type` checks
 
 Files of the last four go through `atomic_writer.write`, so an update appears all at
@@ -37,6 +39,7 @@ from litekube.node.kubelet import atomic_writer, mounts
 from litekube.node.kubelet.atomic_writer import FileProjection
 from litekube.node.kubelet.env import ConfigError, field_ref_value, resource_field_value
 from litekube.node.kubelet.resources import whole
+from litekube.node.kubelet.tokens import TokenError
 
 JSON = dict[str, Any]
 Fetch = Callable[[str, str, str], Awaitable[JSON | None]]  # (kind, namespace, name) → object or None
@@ -75,6 +78,10 @@ class HostFacts(Protocol):
 
     @property
     def node_allocatable(self) -> JSON: ...
+
+
+class TokenSource(Protocol):
+    async def token(self, pod: JSON, audience: str, expiration: int) -> str: ...
 
 
 def _mode(value: Any, default: int) -> int:
@@ -187,7 +194,12 @@ def _check_host_path(path: Path, kind: str, volume: str) -> None:
 
 
 async def setup_volumes(
-    pod: JSON, pod_dir: Path, fetch: Fetch, mounter: Mounter, facts: HostFacts
+    pod: JSON,
+    pod_dir: Path,
+    fetch: Fetch,
+    mounter: Mounter,
+    facts: HostFacts,
+    tokens: TokenSource | None = None,
 ) -> dict[str, Path]:
     """Create or refresh every volume of `pod`; returns name → host path."""
     meta = pod.get("metadata") or {}
@@ -249,9 +261,17 @@ async def setup_volumes(
                     )
                 elif part.get("serviceAccountToken"):
                     token = part["serviceAccountToken"]
-                    text = placeholder_token(
-                        pod, token.get("audience", ""), int(token.get("expirationSeconds") or 3600)
+                    audience, expiration = (
+                        token.get("audience", ""),
+                        int(token.get("expirationSeconds") or 3600),
                     )
+                    if tokens is None:
+                        text = placeholder_token(pod, audience, expiration)
+                    else:
+                        try:
+                            text = await tokens.token(pod, audience, expiration)
+                        except TokenError as e:
+                            raise VolumeError(name, str(e)) from None
                     merged[token.get("path") or "token"] = FileProjection(text.encode(), default)
             path = pod_dir / "volumes" / PROJECTED / name
             atomic_writer.write(path, merged, fs_group)

@@ -53,7 +53,7 @@ class SimulatedNodes:
         informers: InformerFactory | None = None,
         completion_delay: float = 1.0,
         status_period: float = STATUS_PERIOD,
-        workers: int = 4,
+        workers: int = 16,
     ) -> None:
         self.client = client
         self.clock = clock

@@ -47,7 +47,7 @@ class SimulatedPodWorker(Controller):
         clock: Clock,
         nodes: SimulatedNodes,
         completion_delay: float = 1.0,
-        workers: int = 4,
+        workers: int = 16,
     ) -> None:
         super().__init__(clock, workers)
         self.client = client

@@ -11,7 +11,9 @@ line. The flow of one request:
 
     options (tailLines, sinceSeconds|sinceTime, timestamps, limitBytes, stream, follow)
       ─▶ which file (kubelet's validateContainerLogStatus rules, errors are 400 Statuses)
-      ─▶ read the file to its end: filter by time and stream; keep only the last tailLines
+      ─▶ read the rotated files (`<log>.<UTC time>`, oldest first; runtime/logs.py makes
+         them), then the live file to its end: filter by time and stream; keep only the
+         last tailLines of all of it
       ─▶ follow: poll for appended bytes (and a rotated file) while the same container
          instance is running; once it is not, read what is left and end the body.
 
@@ -38,6 +40,7 @@ from aiohttp import web
 
 from litekube.apiserver import errors
 from litekube.apiserver.rest import ResourceRequest
+from litekube.node.runtime.logs import rotated_files
 from litekube.node.streams import pods
 from litekube.node.streams.backend import ContainerBackend, ContainerRef, ContainerState
 
@@ -237,11 +240,12 @@ class LogHandler:
         parser = CriParser()
         handle = _open(path)
         try:
-            # The whole file first; tailLines keeps only the last lines of it.
+            # The whole log first (rotated files, then the live one); tailLines keeps only
+            # the last lines of it.
             tail: collections.deque[LogLine] | None = (
                 collections.deque(maxlen=opts.tail_lines) if opts.tail_lines is not None else None
             )
-            for line in _read_all(handle, parser):
+            for line in _read_history(path, handle, parser):
                 if tail is not None:
                     if _selected(line, opts):
                         tail.append(line)
@@ -340,6 +344,27 @@ def _read_all(handle: BinaryIO | None, parser: CriParser) -> Iterator[LogLine]:
         return
     while chunk := handle.read(_READ_SIZE):
         yield from parser.feed(chunk)
+
+
+def _read_history(path: Path, handle: BinaryIO | None, parser: CriParser) -> Iterator[LogLine]:
+    """The rotated files of `path` oldest first, then the live file open as `handle`.
+
+    The live file is opened before the rotated ones are listed, so a rotation in between
+    shows up as a rotated file with our handle's inode, which is skipped (read once, as
+    the live one). One parser runs across the files: a `P` record at the end of one file
+    is completed by the `F` record at the start of the next.
+    """
+    live = os.fstat(handle.fileno()) if handle is not None else None
+    for old in rotated_files(path):
+        try:
+            with open(old, "rb") as file:
+                mine = os.fstat(file.fileno())
+                if live is not None and (mine.st_ino, mine.st_dev) == (live.st_ino, live.st_dev):
+                    continue
+                yield from _read_all(file, parser)
+        except FileNotFoundError:
+            continue  # pruned while we listed
+    yield from _read_all(handle, parser)
 
 
 def _rotated(path: Path, handle: BinaryIO | None) -> bool:
