@@ -1,12 +1,15 @@
 """Node agent benchmarks (issue 4): pod startup and agent memory on a real `litekube server`.
 
 Rows (name, figure, baseline, unit):
-- pod startup (create → Ready) p50 and p99 in ms over PODS busybox pods (`sleep 3600`,
-  image already present), created BATCH at a time, each batch waited for before the next.
-  "Create" is the moment before the POST; "Ready" is when our watch sees the Ready
-  condition True. Baseline, same run: `ip netns add` + bridge/loopback CNI ADD + `runc
-  run -d` of an equivalent busybox bundle joining that netns, sequentially BARE_ROUNDS
-  times (no monitor, no logs, no API, no sandbox container: the floor of runc and CNI).
+- pod startup (create → Ready) p50 and p99 in ms of busybox pods (`sleep 3600`, image
+  already present): the first ALONE pods one at a time, the other PODS - ALONE created BATCH
+  at a time, each batch waited for before the next. "Create" is the moment before the POST;
+  "Ready" is when our watch sees the Ready condition True. Baseline, same run and same
+  shape: `ip netns add` + bridge/loopback CNI ADD + `runc run -d` of an equivalent busybox
+  bundle joining that netns (no monitor, no logs, no API: the floor of runc and CNI),
+  BARE_ROUNDS times one at a time, and PODS - ALONE times BATCH at a time. On this 2-core
+  machine concurrent starts queue for the CPUs, so a batched pod is compared with a
+  batched bare start, not with a lone one.
 - server VmRSS in MiB with the PODS pods running, beside the same server's VmRSS with no
   pod (measured after a warm-up pod came and went, so the code paths are loaded on both
   sides); conmon processes are separate and their summed VmRSS is a second row.
@@ -14,8 +17,9 @@ Rows (name, figure, baseline, unit):
 Flow: local docker-registry with the test images (tests/fixtures/images.py) → mirrors file
 → bare baseline (own bridge litekube-bnode, 10.244.251.0/24, removed at once) → `litekube
 server` (embedded node, ingress off) → warm-up pod (pulls busybox:1.36) → idle RSS → pods
-→ RSS → delete pods → stop the server → check that no container, netns, mount or process
-of this run is left (raises if one is). Everything is torn down in `finally` blocks.
+(alone, then batched) → RSS → delete pods → stop the server → check that no container,
+netns, mount or process of this run is left (raises if one is). Everything is torn down in
+`finally` blocks.
 
 `Cluster` (a server process with its client) is shared with bench/services_bench.py.
 Needs root, runc, conmon, nft, skopeo and docker-registry; `run()` returns [] without them.
@@ -54,6 +58,7 @@ from litekube.node.runtime.sandbox import pause_rootfs
 from litekube.node.runtime.spec import build_spec
 
 PODS = 50
+ALONE = 10  # the first ALONE pods start one at a time, the rest BATCH at a time
 BATCH = 5
 BARE_ROUNDS = 20
 IMAGE = "busybox:1.36"  # not :latest, whose pull policy defaults to Always
@@ -359,43 +364,54 @@ def _bare_configs(data_dir: Path) -> tuple[bytes, bytes]:
     return orjson.dumps(bridge), orjson.dumps(loopback)
 
 
-async def bare_startup(work: Path) -> list[float]:
-    """Seconds for netns + CNI ADD + `runc run -d` of a busybox `sleep 3600`, BARE_ROUNDS times."""
+async def _bare_one(work: Path, index: int, rootfs: Path, pod_uid: str, configs: tuple[bytes, bytes],
+                    started: list[tuple[str, str]]) -> float:  # fmt: skip
+    """Seconds for one netns + CNI ADD (bridge, loopback) + `runc run -d` of a busybox `sleep 3600`."""
+    bridge, loopback = configs
+    netns = f"{BARE_NETWORK}-{index}"
+    config = ContainerConfig(
+        id=new_container_id(), pod_uid=pod_uid, pod_name="bench", pod_namespace="default",
+        name="bench", bundle_dir=work / "bundles" / str(index), rootfs=rootfs,
+        args=["sleep", "3600"], log_path=work / "logs" / f"{index}.log",
+        netns_path=network_host.netns_path(netns), security=Security(readonly_rootfs=True),
+    )  # fmt: skip
+    config.bundle_dir.mkdir(parents=True)
+    (config.bundle_dir / "config.json").write_bytes(orjson.dumps(build_spec(config)))
+    begin = time.perf_counter()
+    await run_command("ip", "netns", "add", netns)
+    started.append((netns, config.id))
+    await _bare_plugin("ADD", "bridge", network_host.netns_path(netns), netns, bridge)
+    await _bare_plugin("ADD", "loopback", network_host.netns_path(netns), netns, loopback)
+    process = await asyncio.create_subprocess_exec(
+        "runc", "run", "-d", "-b", str(config.bundle_dir), config.id,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    if await process.wait() != 0:
+        raise RuntimeError("bare runc run -d failed")
+    return time.perf_counter() - begin
+
+
+async def bare_startup(work: Path, rounds: int = BARE_ROUNDS, batch: int = 1) -> list[float]:
+    """Seconds per bare start (`_bare_one`), `rounds` of them, `batch` at a time (each batch
+    waited for before the next, as the pods are), everything removed afterwards."""
     rootfs = pause_rootfs(work / "state")
-    bridge, loopback = _bare_configs(work)
+    configs = _bare_configs(work)
     pod_uid = str(uuid.uuid4())
     samples: list[float] = []
     started: list[tuple[str, str]] = []  # (netns, container id)
     try:
-        for index in range(BARE_ROUNDS):
-            netns = f"{BARE_NETWORK}-{index}"
-            config = ContainerConfig(
-                id=new_container_id(), pod_uid=pod_uid, pod_name="bench", pod_namespace="default",
-                name="bench", bundle_dir=work / "bundles" / str(index), rootfs=rootfs,
-                args=["sleep", "3600"], log_path=work / "logs" / f"{index}.log",
-                netns_path=network_host.netns_path(netns), security=Security(readonly_rootfs=True),
-            )  # fmt: skip
-            config.bundle_dir.mkdir(parents=True)
-            (config.bundle_dir / "config.json").write_bytes(orjson.dumps(build_spec(config)))
-            begin = time.perf_counter()
-            await run_command("ip", "netns", "add", netns)
-            started.append((netns, config.id))
-            await _bare_plugin("ADD", "bridge", network_host.netns_path(netns), netns, bridge)
-            await _bare_plugin("ADD", "loopback", network_host.netns_path(netns), netns, loopback)
-            process = await asyncio.create_subprocess_exec(
-                "runc", "run", "-d", "-b", str(config.bundle_dir), config.id,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            if await process.wait() != 0:
-                raise RuntimeError("bare runc run -d failed")
-            samples.append(time.perf_counter() - begin)
+        for first in range(0, rounds, batch):
+            indexes = range(first, min(rounds, first + batch))
+            samples += await asyncio.gather(
+                *(_bare_one(work, i, rootfs, pod_uid, configs, started) for i in indexes)
+            )
     finally:
         for netns, container_id in started:
             await run_command("runc", "delete", "--force", container_id)
             if network_host.netns_exists(netns):
                 with contextlib.suppress(Exception):
-                    await _bare_plugin("DEL", "bridge", network_host.netns_path(netns), netns, bridge)
+                    await _bare_plugin("DEL", "bridge", network_host.netns_path(netns), netns, configs[0])
                 await network_host.netns_delete(netns)
         await remove_plugin_rules(BARE_NETWORK)
         await network_host.link_delete(BARE_NETWORK)
@@ -415,19 +431,20 @@ def start_registry(workdir: Path) -> Any:
     return importlib.import_module("tests.fixtures.images").start_registry(workdir)
 
 
-async def _startups(cluster: Cluster, watch: ReadyWatch) -> list[float]:
+async def _startups(cluster: Cluster, watch: ReadyWatch, names: list[str], batch: int) -> list[float]:
+    """Seconds from create to Ready per pod, `batch` pods created at once, each batch waited for."""
     samples = []
-    for first in range(0, PODS, BATCH):
-        names = [f"{LABEL}-{i}" for i in range(first, min(PODS, first + BATCH))]
+    for first in range(0, len(names), batch):
+        group = names[first : first + batch]
         created: dict[str, float] = {}
 
         async def create(name: str, created: dict[str, float] = created) -> None:
             created[name] = time.perf_counter()
             await cluster.client.create(PODS_RT, busybox_pod(name), "default")
 
-        await asyncio.gather(*(create(n) for n in names))
-        await watch.wait(names, 120)
-        samples += [watch.ready_at[n] - created[n] for n in names]
+        await asyncio.gather(*(create(n) for n in group))
+        await watch.wait(group, 120)
+        samples += [watch.ready_at[n] - created[n] for n in group]
     return samples
 
 
@@ -441,8 +458,9 @@ def conmon_rss_kib(data_dir: Path) -> tuple[int, int]:
     return sum(rss_kib(pid) for pid in pids), len(pids)
 
 
-async def _cluster_rows(work: Path) -> tuple[list[float], int, int, tuple[int, int]]:
-    """(startup seconds, idle server KiB, loaded server KiB, conmon KiB)."""
+async def _cluster_rows(work: Path) -> tuple[list[float], list[float], int, int, tuple[int, int]]:
+    """(startup seconds one at a time, startup seconds BATCH at a time, idle server KiB,
+    loaded server KiB, conmon KiB)."""
     registry = await asyncio.to_thread(start_registry, work / "registry")
     cluster = Cluster(work / "cluster", "--disable-ingress")
     uids: list[str] = []
@@ -459,7 +477,9 @@ async def _cluster_rows(work: Path) -> tuple[list[float], int, int, tuple[int, i
             await delete_pods(cluster.client, [warm])
             await asyncio.sleep(2)  # let the agent settle after the teardown
             idle = rss_kib(cluster.pid)
-            startups = await _startups(cluster, watch)
+            names = [f"{LABEL}-{i}" for i in range(PODS)]
+            alone = await _startups(cluster, watch, names[:ALONE], 1)
+            batched = await _startups(cluster, watch, names[ALONE:], BATCH)
             await asyncio.sleep(2)  # the pod workers go quiet once everything is Running
             loaded, conmons = rss_kib(cluster.pid), conmon_rss_kib(cluster.data_dir)
             uids = list(watch.uids.values())
@@ -480,7 +500,7 @@ async def _cluster_rows(work: Path) -> tuple[list[float], int, int, tuple[int, i
                 await force_cleanup(cluster.data_dir, uids)
     if left:
         raise RuntimeError(f"left behind after the server stopped: {left}")
-    return startups, idle, loaded, conmons
+    return alone, batched, idle, loaded, conmons
 
 
 async def run() -> list[tuple[str, float, float, str]]:
@@ -488,13 +508,19 @@ async def run() -> list[tuple[str, float, float, str]]:
         return []
     with tempfile.TemporaryDirectory(prefix="litekube-node-bench-") as tmp:
         work = Path(tmp)
-        bare = await bare_startup(work / "bare")
-        startups, idle, loaded, conmons = await _cluster_rows(work)
+        bare_alone = await bare_startup(work / "bare-alone")
+        bare_batched = await bare_startup(work / "bare-batched", PODS - ALONE, BATCH)
+        alone, batched, idle, loaded, conmons = await _cluster_rows(work)
     ms, mib = 1000.0, 1024.0
-    label = f"{PODS} pods (vs netns+CNI ADD+runc run)"
+    one = f"{ALONE} pods one at a time (vs bare alone)"
+    many = f"{PODS - ALONE} pods {BATCH} at a time (vs bare {BATCH} at a time)"
     return [
-        (f"pod startup p50, {label}", statistics.median(startups) * ms, statistics.median(bare) * ms, "ms"),
-        (f"pod startup p99, {label}", _percentile(startups, 0.99) * ms, _percentile(bare, 0.99) * ms, "ms"),
+        (f"pod startup p50, {one}", statistics.median(alone) * ms, statistics.median(bare_alone) * ms, "ms"),
+        (f"pod startup p99, {one}", _percentile(alone, 0.99) * ms, _percentile(bare_alone, 0.99) * ms, "ms"),
+        (f"pod startup p50, {many}", statistics.median(batched) * ms, statistics.median(bare_batched) * ms,
+         "ms"),
+        (f"pod startup p99, {many}", _percentile(batched, 0.99) * ms, _percentile(bare_batched, 0.99) * ms,
+         "ms"),
         (f"server RSS, {PODS} pods running (vs no pods)", loaded / mib, idle / mib, "MiB"),
         (
             f"conmon RSS summed, {conmons[1]} conmons (no baseline)",
@@ -502,7 +528,7 @@ async def run() -> list[tuple[str, float, float, str]]:
             0.0,
             "MiB",
         ),
-    ]
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -3,11 +3,12 @@
 Rows (name, figure, baseline, unit):
 - p50 and p99 time from "create this container" to "its process is running", over
   ROUNDS busybox containers: RuncRuntime.create + start (config.json written, conmon spawned,
-  `runc create` via conmon, `runc start`), against `runc run -d` of the same config.json in
-  the same run (no monitor, no logs: the floor runc itself sets).
-Both run the same sandbox-style `sh` waiting for SIGTERM from the busybox rootfs the runtime
-builds for pod sandboxes. Needs root, runc, conmon and busybox-static; returns no rows
-without them. Prints nothing; `run()` returns the rows.
+  `runc create` via conmon, then what `runc start` does, through runc's exec FIFO), against
+  `runc run -d` of the same config.json in the same run (no monitor, no logs: the floor runc
+  itself sets).
+Both run the same `sh` waiting for SIGTERM from sandbox.py's small busybox rootfs. Needs
+root, runc, conmon and busybox-static; returns no rows without them. Prints nothing; `run()`
+returns the rows.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 
-import pytest
-
 from litekube.node.images import ImagePullError
 from litekube.node.runtime.fake import Behaviour
 from tests.kubelet.fakes import PODS, Harness
@@ -352,18 +350,10 @@ async def test_admission_rejects_what_does_not_fit(harness: Harness) -> None:
     ) in harness.events()
 
 
-async def test_sandbox_starts_while_the_network_is_set_up(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from litekube.node.kubelet import pod_worker
-
-    # A network that names its namespace up front (as CniNetwork does), mounted at once.
-    monkeypatch.setattr(harness.network, "netns_name", lambda uid: f"litekube-fake-{uid}", raising=False)
-    monkeypatch.setattr(pod_worker, "_netns_mounted", lambda path: True)
+async def test_a_failed_network_setup_makes_no_sandbox_and_the_next_sync_retries(harness: Harness) -> None:
     harness.network.fail_next()
     worker = await harness.worker(SIMPLE)
     await worker.sync()
-    # the ADD failed after the pause container had started: that sandbox is gone again
     assert worker.sandbox_id is None and worker.network is None
     assert not [c for c in harness.runtime.containers.values() if c.config.name == "POD"]
     assert any(reason == "FailedCreatePodSandBox" for reason, _ in harness.events())
@@ -371,4 +361,4 @@ async def test_sandbox_starts_while_the_network_is_set_up(
     assert status_of(harness, "simple-app")["phase"] == "Running"
     sandboxes = [c for c in harness.runtime.containers.values() if c.config.name == "POD"]
     assert len(sandboxes) == 1 and sandboxes[0].config.id == worker.sandbox_id
-    assert sandboxes[0].config.netns_path == worker.network.netns_path
+    assert worker.network is not None and sandboxes[0].config.netns_path == worker.network.netns_path

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from litekube.node.runtime import ContainerNotFound, ContainerState, Resources, RuntimeFailure, Security, User
@@ -182,6 +183,67 @@ async def test_sandbox_shares_hostname_and_ipc(harness: Harness) -> None:
                 await harness.runtime.remove(config_id)
         await harness.runtime.remove_sandbox(sandbox_id)
     assert await harness.runtime.list() == []
+
+
+async def test_sandbox_is_pinned_namespaces_without_a_process(harness: Harness, tmp_path: Path) -> None:
+    before = {pid for pid in os.listdir("/proc") if pid.isdigit()}
+    sandbox_id = await harness.runtime.create_sandbox(harness.pod_uid, "web", "default", "web-0", None)
+    pinned = tmp_path / "state" / "sandboxes" / sandbox_id
+    assert sorted(p.name for p in pinned.iterdir()) == ["ipc", "net", "uts"]
+    assert all(_mounted(pinned / kind) for kind in ("ipc", "net", "uts"))
+    assert not [m for m in _processes_since(before) if sandbox_id in m]  # no pause, no conmon
+    assert (await harness.runtime.status(sandbox_id)).state == ContainerState.RUNNING
+    # A restarted agent finds it by its record, still holding the namespaces.
+    fresh = RuncRuntime(tmp_path / "state")
+    adopted = {s.id: s for s in await fresh.adopt()}
+    assert adopted[sandbox_id].state == ContainerState.RUNNING
+    assert adopted[sandbox_id].labels["io.litekube.sandbox"] == "true"
+    config = harness.config(["hostname"], sandbox_id=sandbox_id)
+    await harness.run(config)
+    assert (await harness.runtime.wait(config.id, within=10)).exit_code == 0
+    assert config.log_path.read_text().split(" ", 3)[3].strip() == "web-0"
+    await harness.runtime.remove(config.id)
+    await fresh.remove_sandbox(sandbox_id)
+    assert not pinned.exists() and not [line for line in _mounts() if str(tmp_path) in line]
+    assert await harness.runtime.list() == []
+    with pytest.raises(RuntimeFailure, match="not running"):
+        await harness.runtime.create(harness.config(["true"], sandbox_id=sandbox_id))
+
+
+async def test_starting_twice_fails_like_runc_start(harness: Harness) -> None:
+    config = harness.config(["sleep", "30"])
+    await harness.run(config)
+    state = await _runc_state(config.id)
+    assert state["status"] == "running"  # the exec FIFO is gone, as after `runc start`
+    with pytest.raises(RuntimeFailure):
+        await harness.runtime.start(config.id)
+
+
+def _mounts() -> list[str]:
+    return Path("/proc/self/mounts").read_text().splitlines()
+
+
+def _mounted(path: Path) -> bool:
+    return any(line.split()[1] == str(path) for line in _mounts())
+
+
+def _processes_since(before: set[str]) -> list[str]:
+    found = []
+    for pid in set(os.listdir("/proc")) - before:
+        try:
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+async def _runc_state(container_id: str) -> dict[str, object]:
+    process = await asyncio.create_subprocess_exec(
+        "runc", "state", container_id, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    out, _ = await process.communicate()
+    state: dict[str, object] = orjson.loads(out)
+    return state
 
 
 async def test_adopt_after_restart(harness: Harness, tmp_path: Path) -> None:

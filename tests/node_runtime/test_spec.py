@@ -61,6 +61,26 @@ def test_sandbox_and_netns_are_joined_and_hostname_left_to_the_sandbox() -> None
     assert {"type": "network", "path": "/proc/42/ns/net"} in no_netns["linux"]["namespaces"]
 
 
+def test_pinned_sandbox_namespaces_are_joined_by_path() -> None:
+    pinned = {
+        "ipc": "/state/sandboxes/s/ipc",
+        "uts": "/state/sandboxes/s/uts",
+        "net": "/state/sandboxes/s/net",
+    }
+    spec = build_spec(_config(hostname="web"), sandbox_namespaces=pinned)
+    namespaces = {ns["type"]: ns.get("path") for ns in spec["linux"]["namespaces"]}
+    assert namespaces == {
+        "pid": None,
+        "ipc": "/state/sandboxes/s/ipc",
+        "uts": "/state/sandboxes/s/uts",
+        "mount": None,
+        "network": "/state/sandboxes/s/net",
+    }
+    assert "hostname" not in spec  # the pinned UTS namespace carries it
+    with_cni = build_spec(_config(netns_path="/var/run/netns/x"), sandbox_namespaces=pinned)
+    assert {"type": "network", "path": "/var/run/netns/x"} in with_cni["linux"]["namespaces"]
+
+
 def test_resources_and_swap() -> None:
     config = _config(resources=Resources(256, 50_000, 100_000, 2**27, 100))
     assert build_spec(config)["linux"]["resources"] == {

@@ -26,6 +26,7 @@ from typing import Any
 from litekube.node.kubelet.env import ConfigError, merge_image_env
 from litekube.node.kubelet.events import format_pod
 from litekube.node.kubelet.resources import container_resources
+from litekube.node.runtime.seccomp import effective_profile
 from litekube.node.runtime.types import (
     ContainerConfig,
     Mount,
@@ -150,7 +151,7 @@ def container_user(pod: JSON, container: JSON, image_user: str, passwd: str = ""
     return User(int(uid), int(gid or 0), tuple(extra))
 
 
-def container_security(container: JSON) -> Security:
+def container_security(container: JSON, pod: JSON | None = None) -> Security:
     sc = container.get("securityContext") or {}
     capabilities = sc.get("capabilities") or {}
     privileged = bool(sc.get("privileged"))
@@ -160,6 +161,7 @@ def container_security(container: JSON) -> Security:
         privileged=privileged,
         readonly_rootfs=bool(sc.get("readOnlyRootFilesystem")),
         no_new_privileges=sc.get("allowPrivilegeEscalation") is False and not privileged,
+        seccomp=effective_profile(pod or {}, container),
     )
 
 
@@ -246,7 +248,7 @@ def build_container_config(
         sandbox_id=plan.sandbox_id,
         mounts=mounts,
         resources=resources,
-        security=container_security(container),
+        security=container_security(container, pod),
         labels=dict(plan.labels),
         annotations={"io.kubernetes.container.restartCount": plan.labels.get(RESTART_COUNT_LABEL, "0")},
     )

@@ -6,6 +6,7 @@
                services (for service-link env vars)
             ─▶ per pod uid a PodWorker task (pod_worker.py); admission first (allocatable)
             ─▶ heartbeat loop: Lease every 10 s, Node status every 60 s; log rotation
+            (Events are written in the background once started: see EventRecorder.start)
     stop(cleanup=True) ─▶ every container stopped and removed, sandboxes, pod networks
             (and the bridge), tmpfs volumes and overlay mounts gone; cleanup=False leaves
             containers running for the next agent to adopt.
@@ -157,6 +158,9 @@ class Kubelet:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
+        # Events go out in the background from here on: a pod worker never waits on an
+        # Event write between `runc create`, `runc start` and its status update.
+        self.ctx.recorder.start()
         await self.register()
         self.found = await adopt.discover(self.ctx)
         self.pods.add_handlers(self._pod_changed, lambda _old, new: self._pod_changed(new), self._pod_deleted)
@@ -201,6 +205,7 @@ class Kubelet:
             with contextlib.suppress(Exception):
                 await self.ctx.network.cleanup_all()
         self.workers.clear()
+        await self.ctx.recorder.stop()  # writes what is still queued
 
     async def _shutdown_pod(self, worker: PodWorker) -> None:
         await worker.observe()

@@ -2,7 +2,8 @@
 
     sync ─▶ deletionTimestamp / gone from the API? ─▶ termination.terminate (then done)
          ─▶ rejected at admission? ─▶ write Failed status, nothing runs
-         ─▶ sandbox: CNI network + pause container + /etc/hosts, resolv.conf, hostname
+         ─▶ sandbox: CNI network + pinned IPC/UTS namespaces (no pause process) + /etc/hosts,
+            resolv.conf, hostname
          ─▶ volumes (again every `volume_refresh` for live configMap/secret updates)
          ─▶ observe: runtime status of every current container
          ─▶ init containers in order (sidecars — restartPolicy Always — started and kept
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -41,11 +41,11 @@ from litekube.node.kubelet.status import (
     ContainerView,
     pod_status,
 )
+from litekube.node.kubelet.tokens import PodTokens
 from litekube.node.kubelet.views import container_views
 from litekube.node.kubelet.volumes import VolumeError, setup_volumes
 from litekube.node.network.base import NetworkError, PodNetworkStatus, PodRef, PortMapping
 from litekube.node.network.dns_files import pod_hostname, write_pod_dns_files
-from litekube.node.network.host import netns_path
 from litekube.node.runtime.base import ContainerNotFound, RuntimeFailure
 from litekube.node.runtime.types import ContainerState
 
@@ -55,7 +55,6 @@ _PODS = lookup("", "v1", "pods")
 assert _PODS is not None
 PODS = _PODS
 HOST_NETNS = "/proc/1/ns/net"
-NETNS_POLL = 0.003
 
 
 class PodWorker:
@@ -72,6 +71,7 @@ class PodWorker:
         self.network: PodNetworkStatus | None = None
         self.volumes: dict[str, Path] | None = None
         self.volumes_at = -1e18
+        self.tokens = PodTokens(ctx.client)  # projected service-account tokens, renewed on refresh
         self.files = PodFiles()
         self.current: dict[str, ContainerRecord] = {}
         self.previous: dict[str, ContainerRecord] = {}
@@ -226,67 +226,24 @@ class PodWorker:
             if (self.pod.get("spec") or {}).get("hostNetwork"):
                 # the host's own network namespace: no CNI, the pod IP is the node's
                 self.network = PodNetworkStatus(self.uid, HOST_NETNS, self.ctx.host_ip, gateway="")
-            else:
-                await self.network_and_sandbox()
-            assert self.network is not None
+            elif self.network is None:
+                self.network = await self.ctx.network.setup(
+                    PodRef(self.uid, self.namespace, self.name), self.port_mappings()
+                )
             hosts, resolv, _warnings = write_pod_dns_files(self.pod_dir, self.pod, [self.network.ip])
             hostname_file = self.pod_dir / "hostname"
             hostname_file.write_text(self.hostname + "\n")
             self.files = PodFiles(hosts, resolv, hostname_file)
             if self.sandbox_id is None:
-                await self.create_sandbox(self.network.netns_path)
+                # (the real runtime pins the pod's IPC and UTS namespaces: no process to start)
+                self.sandbox_id = await self.ctx.runtime.create_sandbox(
+                    self.uid, self.name, self.namespace, self.hostname, self.network.netns_path
+                )
+                self.save_state()
         except (NetworkError, RuntimeFailure, OSError) as e:
             await self.event(*events.failed_sandbox(str(e)))
             return False
         return True
-
-    async def create_sandbox(self, netns_path: str) -> None:
-        self.sandbox_id = await self.ctx.runtime.create_sandbox(
-            self.uid, self.name, self.namespace, self.hostname, netns_path
-        )
-        self.save_state()
-
-    async def network_and_sandbox(self) -> None:
-        """CNI ADD, with the pause container started meanwhile when the network can say where
-        the pod's namespace will be: ADD is mostly the plugins configuring a namespace that
-        exists from its first moment, and the pause process needs no network to start."""
-        setup = asyncio.ensure_future(
-            self.ctx.network.setup(PodRef(self.uid, self.namespace, self.name), self.port_mappings())
-        )
-        sandbox: asyncio.Future[None] | None = None
-        try:
-            early = self.early_netns_path() if self.sandbox_id is None else None
-            if early is None or not await _netns_appears(early, setup):
-                self.network = await setup
-                return
-            sandbox = asyncio.ensure_future(self.create_sandbox(early))
-            await asyncio.wait({setup, sandbox})
-        finally:
-            # (cancelled meanwhile, e.g. the agent stopping: take both steps down with us)
-            for task in (setup, sandbox):
-                if task is not None and not task.done():
-                    task.cancel()
-        failed = setup.exception() or sandbox.exception()
-        if failed is not None or setup.result().netns_path != early:
-            # A sandbox in a namespace the network gave up on (or never made) would hold a
-            # dead netns forever: remove it, the next sync starts both again.
-            if self.sandbox_id is not None:
-                with contextlib.suppress(RuntimeFailure):
-                    await self.ctx.runtime.remove_sandbox(self.sandbox_id)
-                self.sandbox_id = None
-        if setup.exception() is None:
-            self.network = setup.result()
-        if failed is not None:
-            raise failed
-
-    def early_netns_path(self) -> str | None:
-        namer = getattr(self.ctx.network, "netns_name", None)
-        if not callable(namer):
-            return None
-        try:
-            return netns_path(str(namer(self.uid)))
-        except ValueError:
-            return None
 
     def save_state(self) -> None:
         """What adopt.py needs after an agent restart: the sandbox of this pod."""
@@ -304,7 +261,9 @@ class PodWorker:
         if self.volumes is not None and now - self.volumes_at < self.ctx.volume_refresh:
             return True
         try:
-            self.volumes = await setup_volumes(self.pod, self.pod_dir, self.fetch, self.ctx.mounter, self)
+            self.volumes = await setup_volumes(
+                self.pod, self.pod_dir, self.fetch, self.ctx.mounter, self, self.tokens
+            )
         except VolumeError as e:
             await self.event(*events.failed_mount(e.volume, str(e)))
             return self.volumes is not None  # a failed refresh keeps the old files
@@ -555,25 +514,6 @@ class PodWorker:
                     return
                 body = fresh
                 body["status"] = status
-
-
-def _netns_mounted(path: str) -> bool:
-    """Whether `path` is a namespace bind mount already (not just the empty file `ip netns
-    add` creates first): a mount point has another device than its directory."""
-    try:
-        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
-    except OSError:
-        return False
-
-
-async def _netns_appears(path: str, setup: asyncio.Future[PodNetworkStatus]) -> bool:
-    """Wait for the pod's namespace to be mounted; False when `setup` finished (or failed)
-    first. Bounded by `setup`, which ends either way."""
-    while not setup.done():
-        if _netns_mounted(path):
-            return True
-        await asyncio.sleep(NETNS_POLL)
-    return False
 
 
 def _newer(candidate: JSON, current: JSON) -> bool:

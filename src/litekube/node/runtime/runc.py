@@ -5,14 +5,17 @@ State on disk (`state_dir`), enough to carry on after an agent restart:
   labels, created/started times, conmon pid, and once seen exited its final status);
 - `exits/<id>`: the exit code conmon writes when the container's process ends;
 - `sockets/<id>/attach`: conmon's attach socket (via its symlink to the bundle);
-- the bundle itself is the caller's `bundle_dir` (config.json, pid files, conmon's ctl FIFO).
+- the bundle itself is the caller's `bundle_dir` (config.json, pid files, conmon's ctl FIFO);
+- `sandboxes/<id>/{ipc,uts[,net]}`: a pod sandbox's pinned namespaces (sandbox.py).
 
 Flow: `create` writes config.json and starts conmon, which runs `runc create` and reports
-the pid; `start` is `runc start`; `stop` sends the signal with `runc kill` and waits for the
-exit file, escalating to SIGKILL; `status` prefers the exit file and asks `runc state`
-otherwise; `remove` is `runc delete --force` plus our files. Exit reasons: OOMKilled when
-the container's memory cgroup counted an OOM kill (or conmon left its `oom` file).
-Streams (`exec`, `attach`) live in `streams.py`; the pod sandbox in `sandbox.py`.
+the pid; `start` does what `runc start` does, without its process (exec_fifo.py); `stop`
+sends the signal with `runc kill` and waits for the exit file, escalating to SIGKILL;
+`status` prefers the exit file and asks `runc state` otherwise; `remove` is `runc delete
+--force` plus our files. Exit reasons: OOMKilled when the container's memory cgroup counted
+an OOM kill (or conmon left its `oom` file).
+Streams (`exec`, `attach`) live in `streams.py`; the pod sandbox (namespaces held by bind
+mounts, no process) in `sandbox.py`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from litekube.node.runtime import cgroups, sandbox, streams
+from litekube.node.runtime import cgroups, exec_fifo, sandbox, streams
 from litekube.node.runtime.base import ContainerNotFound, Resizes, RuntimeFailure, Sink
 from litekube.node.runtime.conmon import ConmonPaths, conmon_alive, conmon_argv, spawn_conmon
 from litekube.node.runtime.spec import build_spec
@@ -40,6 +43,7 @@ from litekube.node.runtime.types import (
     ContainerState,
     ContainerStatus,
     exit_reason,
+    new_container_id,
 )
 
 POLL_INTERVAL = 0.02
@@ -100,6 +104,8 @@ class RuncRuntime:
             meta: dict[str, Any] = orjson.loads(self._meta_path(container_id).read_bytes())
         except FileNotFoundError:
             raise ContainerNotFound(container_id) from None
+        if meta["conmon_pid"] is None and not sandbox.is_pinned_sandbox(meta):
+            meta["conmon_pid"] = _read_pid(Path(meta["bundle_dir"]) / "conmon.pid")
         return meta
 
     def _save(self, meta: dict[str, Any]) -> None:
@@ -126,13 +132,10 @@ class RuncRuntime:
         meta_path = self._meta_path(config.id)
         if meta_path.exists():
             raise RuntimeFailure(f"container {config.id} already exists")
-        sandbox_pid = None
-        if config.sandbox_id:
-            sandbox_status = await self.status(config.sandbox_id)
-            if sandbox_status.state != ContainerState.RUNNING or not sandbox_status.pid:
-                raise RuntimeFailure(f"pod sandbox {config.sandbox_id} is not running")
-            sandbox_pid = sandbox_status.pid
-        spec = build_spec(config, sandbox_pid=sandbox_pid, swap_accounting=self._swap)
+        sandbox_pid, pinned = await self._sandbox_namespaces(config.sandbox_id)
+        spec = build_spec(
+            config, sandbox_pid=sandbox_pid, sandbox_namespaces=pinned, swap_accounting=self._swap
+        )
         config.bundle_dir.mkdir(parents=True, exist_ok=True)
         config.log_path.parent.mkdir(parents=True, exist_ok=True)
         (config.bundle_dir / "config.json").write_bytes(orjson.dumps(spec, option=orjson.OPT_INDENT_2))
@@ -170,21 +173,41 @@ class RuncRuntime:
         except BaseException:
             await self.remove(config.id)
             raise
-        meta["conmon_pid"] = _read_pid(paths.conmon_pidfile)
-        self._save(meta)
+        # (conmon's pid is saved with the start time; until then `_load` reads its pid file)
+
+    async def _sandbox_namespaces(self, sandbox_id: str | None) -> tuple[int | None, dict[str, str] | None]:
+        """(pause container pid, pinned namespace paths) of the sandbox a container joins."""
+        if not sandbox_id:
+            return None, None
+        try:
+            meta = self._load(sandbox_id)
+        except ContainerNotFound:
+            raise RuntimeFailure(f"pod sandbox {sandbox_id} is not running") from None
+        if sandbox.is_pinned_sandbox(meta):
+            if not sandbox.sandbox_alive(meta):
+                raise RuntimeFailure(f"pod sandbox {sandbox_id} is not running")
+            return None, dict(meta["namespaces"])
+        status = await self.status(sandbox_id)  # a pause container (earlier versions)
+        if status.state != ContainerState.RUNNING or not status.pid:
+            raise RuntimeFailure(f"pod sandbox {sandbox_id} is not running")
+        return status.pid, None
 
     async def start(self, container_id: str) -> None:
         meta = self._load(container_id)
         # Taken before `runc start`: a process that exits at once must not finish before it started.
         started = _now()
-        code, _, err = await run_command(self.runc, "start", container_id)
-        if code != 0:
-            raise RuntimeFailure(f"runc start {container_id}: {err.decode(errors='replace').strip()}")
+        init_pid = _read_pid(Path(meta["bundle_dir"]) / "pid")
+        if not await exec_fifo.start_created(container_id, init_pid):
+            code, _, err = await run_command(self.runc, "start", container_id)
+            if code != 0:
+                raise RuntimeFailure(f"runc start {container_id}: {err.decode(errors='replace').strip()}")
         meta["started_at"] = started
         self._save(meta)
 
     async def stop(self, container_id: str, grace_period: float, sig: int = signal.SIGTERM) -> None:
         meta = self._load(container_id)
+        if sandbox.is_pinned_sandbox(meta):
+            return  # no process to stop: remove() unpins
         if await self._exited(meta):
             return
         await self._kill(container_id, sig)
@@ -225,6 +248,10 @@ class RuncRuntime:
             meta = self._load(container_id)
         except ContainerNotFound:
             meta = None
+        if meta is not None and sandbox.is_pinned_sandbox(meta):
+            sandbox.unpin_sandbox(meta)
+            self._meta_path(container_id).unlink(missing_ok=True)
+            return
         await run_command(self.runc, "delete", "--force", container_id)
         if meta is not None:
             conmon_pid = meta["conmon_pid"]
@@ -258,8 +285,14 @@ class RuncRuntime:
             created_at=_parse_time(meta["created_at"]),
             started_at=_parse_time(meta["started_at"]),
             labels=dict(meta["labels"]),
-            log_path=Path(meta["log_path"]),
+            log_path=Path(meta["log_path"]) if meta["log_path"] else None,
         )
+        if sandbox.is_pinned_sandbox(meta):
+            if sandbox.sandbox_alive(meta):
+                base.state = ContainerState.RUNNING
+            else:  # (after a reboot, say: the mounts are gone, and the namespaces with them)
+                base.message = "the pod's namespaces are no longer pinned"
+            return base
         if meta["final"]:
             return self._with_final(base, meta["final"])
         exit_file = self.exit_dir / container_id
@@ -373,16 +406,16 @@ class RuncRuntime:
     async def create_sandbox(
         self, pod_uid: str, pod_name: str, pod_namespace: str, hostname: str, netns_path: str | None
     ) -> str:
-        config = sandbox.sandbox_config(
-            self.state_dir, pod_uid, pod_name, pod_namespace, hostname, netns_path
+        sandbox_id = new_container_id()
+        meta = sandbox.pin_sandbox(
+            self.state_dir, sandbox_id, pod_uid, pod_name, pod_namespace, hostname, netns_path
         )
-        await self.create(config)
         try:
-            await self.start(config.id)
+            self._save(meta)
         except BaseException:
-            await self.remove(config.id)
+            sandbox.unpin_sandbox(meta)
             raise
-        return config.id
+        return sandbox_id
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         try:
@@ -391,8 +424,9 @@ class RuncRuntime:
             return
         await self.stop(sandbox_id, grace_period=2.0)
         await self.remove(sandbox_id)
-        # The sandbox's log (always empty) lives in its bundle, which is ours alone.
-        _remove_bundle_files(Path(meta["bundle_dir"]), Path(meta["log_path"]).name)
+        if not sandbox.is_pinned_sandbox(meta):
+            # A pause container's log (always empty) lives in its bundle, which is ours alone.
+            _remove_bundle_files(Path(meta["bundle_dir"]), Path(meta["log_path"]).name)
         cgroups.remove_cgroup(cgroups.pod_cgroup(meta["pod_uid"]))
 
 

@@ -10,7 +10,8 @@ containerd's CRI plugin so containers behave as they do on a real cluster:
 - masked and read-only /proc and /sys paths as containerd's defaults;
 - namespaces: new pid and mount; ipc/uts joined from the sandbox when given; network
   joined from the CNI netns path (or the sandbox's); a hostname only with a private UTS;
-- RLIMIT_NOFILE 1024/1024; no seccomp profile (not implemented yet); no AppArmor.
+- RLIMIT_NOFILE 1024/1024; seccomp from securityContext.seccompProfile (seccomp.py; none
+  for privileged containers, as containerd); no AppArmor.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from litekube.node.runtime.cgroups import container_cgroup
+from litekube.node.runtime.seccomp import seccomp_section
 from litekube.node.runtime.types import ContainerConfig, Mount
 
 # docker/containerd's default capability set (oci/spec_opts.go defaultUnixCaps).
@@ -103,11 +105,16 @@ def capability_set(add: tuple[str, ...], drop: tuple[str, ...], privileged: bool
     return caps
 
 
-def _namespaces(config: ContainerConfig, sandbox_pid: int | None) -> list[dict[str, str]]:
+def _namespaces(
+    config: ContainerConfig, sandbox_pid: int | None, pinned: dict[str, str] | None
+) -> list[dict[str, str]]:
     def shared(kind: str) -> dict[str, str]:
+        short = kind if kind != "network" else "net"
+        if pinned is not None and short in pinned:
+            return {"type": kind, "path": pinned[short]}
         if sandbox_pid is None:
             return {"type": kind}
-        return {"type": kind, "path": f"/proc/{sandbox_pid}/ns/{kind if kind != 'network' else 'net'}"}
+        return {"type": kind, "path": f"/proc/{sandbox_pid}/ns/{short}"}
 
     if config.netns_path:
         network = {"type": "network", "path": config.netns_path}
@@ -140,9 +147,11 @@ def build_spec(
     config: ContainerConfig,
     *,
     sandbox_pid: int | None = None,
+    sandbox_namespaces: dict[str, str] | None = None,
     swap_accounting: bool = True,
 ) -> dict[str, Any]:
-    """The OCI config for `config`; `sandbox_pid` is the pod sandbox's init pid when joined."""
+    """The OCI config for `config`; the pod sandbox's namespaces are joined through
+    `sandbox_namespaces` (kind "ipc"/"uts"/"net" → pinned path) or `sandbox_pid`'s."""
     security = config.security
     env = [f"{name}={value}" for name, value in config.env]
     names = {name for name, _ in config.env}
@@ -197,14 +206,17 @@ def build_spec(
         },
         "linux": {
             "cgroupsPath": container_cgroup(config.pod_uid, config.id),
-            "namespaces": _namespaces(config, sandbox_pid),
+            "namespaces": _namespaces(config, sandbox_pid, sandbox_namespaces),
             "resources": _resources(config, swap_accounting),
         },
     }
     # runc refuses a hostname without a private UTS namespace; a joined one already has it.
-    if config.hostname and sandbox_pid is None:
+    if config.hostname and sandbox_pid is None and not sandbox_namespaces:
         spec["hostname"] = config.hostname
     if not security.privileged:
         spec["linux"]["maskedPaths"] = list(MASKED_PATHS)
         spec["linux"]["readonlyPaths"] = list(READONLY_PATHS)
+        section = seccomp_section(security.seccomp, caps)
+        if section is not None:
+            spec["linux"]["seccomp"] = section
     return spec

@@ -95,6 +95,7 @@ class Security:
     privileged: bool = False
     readonly_rootfs: bool = False
     no_new_privileges: bool = False
+    seccomp: str = ""  # "", "Unconfined", "RuntimeDefault" or "Localhost/<path>" (seccomp.py)
 
 
 @dataclass
