@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then echo "install.sh must run as root" >&2; exit 1; fi
 
 export DEBIAN_FRONTEND=noninteractive
 packages=(python3 python3-venv python3-dev gcc make ca-certificates iproute2 procps iptables
-          runc conmon containernetworking-plugins nftables nginx skopeo umoci docker-registry busybox-static curl)
+          runc conmon containernetworking-plugins nftables nginx skopeo umoci docker-registry busybox-static curl
+          wrk)  # wrk: the HTTP load client of bench/ingress_bench.py
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,7 +15,7 @@ import pytest
 
 from litekube.ingress.certificates import default_certificate, write_certificates
 from litekube.ingress.model import RoutingModel, build_model
-from litekube.ingress.nginx_conf import RenderConfig, render
+from litekube.ingress.nginx_conf import UPSTREAM_KEEPALIVE, RenderConfig, render
 from tests.ingress.cases import CASES, split
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -71,3 +71,17 @@ def test_golden_case_passes_nginx_check(name: str, tmp_path: Path) -> None:
         env={**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_upstream_keeps_connections_to_the_backends_alive() -> None:
+    text = render(model_of("seed-08-and-09"), RenderConfig(DATA_DIR))
+    blocks = re.findall(r"upstream (\S+) \{\n(.*?)\n    \}", text, re.S)
+    assert len(blocks) == 2
+    for _, body in blocks:
+        directives = [line.strip() for line in body.splitlines()]
+        assert [d for d in directives if d.startswith("keepalive")] == list(UPSTREAM_KEEPALIVE)
+    # keep-alive upstream needs HTTP/1.1 and no "Connection: close" forwarded: ingress-nginx's
+    # map sends "upgrade" for WebSockets and an empty header (= cleared) otherwise
+    assert "proxy_http_version 1.1;" in text
+    assert "proxy_set_header Connection $connection_upgrade;" in text
+    assert 'map $http_upgrade $connection_upgrade { default upgrade; "" ""; }' in text
