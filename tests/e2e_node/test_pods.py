@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -191,3 +192,23 @@ def test_delete_frees_everything(node_cluster: Cluster, ns: str) -> None:
         return uid not in netns and uid not in Path("/proc/mounts").read_text() and uid not in runc
 
     _wait(freed, timeout=20)
+
+
+def test_service_account_credentials_are_mounted_and_work(node_cluster: Cluster, ns: str) -> None:
+    c = node_cluster
+    c.ok("apply", "-n", ns, "-f", str(M / "01-pod-simple-app.yaml"))
+    _wait(lambda: _running_ready(c, ns, "simple-app"))
+    base = "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert c.ok("exec", "simple-app", "-n", ns, "--", "cat", f"{base}/namespace") == ns
+    ca = json.loads(c.ok("get", "configmap", "kube-root-ca.crt", "-n", ns, "-o", "json"))["data"]["ca.crt"]
+    assert c.ok("exec", "simple-app", "-n", ns, "--", "cat", f"{base}/ca.crt") == ca
+    token = c.ok("exec", "simple-app", "-n", ns, "--", "cat", f"{base}/token")
+    assert token.count(".") == 2  # a signed JWT, not a placeholder
+    # the pod's token alone (no client certificate) authenticates, here used from the host
+    context = ssl.create_default_context(cafile=str(c.data_dir / "tls" / "ca.crt"))
+    context.check_hostname = False
+    request = urllib.request.Request(
+        f"{c.url}/api/v1/namespaces/{ns}/pods/simple-app", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, context=context, timeout=10) as r:
+        assert json.loads(r.read())["metadata"]["name"] == "simple-app"

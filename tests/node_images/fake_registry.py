@@ -2,7 +2,8 @@
 
     GET /v2/                         200 (or the auth challenge)
     GET /v2/<repo>/manifests/<ref>   from the layout's index.json (tag) or blobs (digest)
-    GET /v2/<repo>/blobs/<digest>    the blob, or a corrupted copy when `corrupt` names it
+    GET /v2/<repo>/blobs/<digest>    the blob; a corrupted copy when `corrupt` names it, 404 when
+                                     `missing_blobs` does, half of it until `release` for `held_blobs`
     GET /token?service=&scope=       the bearer-token endpoint (auth="bearer")
 
 auth: None (open), "basic" (user/password), "bearer" (anonymous or basic-authenticated
@@ -11,6 +12,7 @@ token, as Docker Hub does). `requests` records (path, Authorization) for asserti
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -29,6 +31,9 @@ class FakeRegistry:
     auth: str | None = None
     require_credentials: bool = False  # bearer: the token endpoint wants basic credentials
     corrupt: set[str] = field(default_factory=set)  # digests served with a flipped byte
+    missing_blobs: set[str] = field(default_factory=set)  # blob digests answered with 404
+    held_blobs: set[str] = field(default_factory=set)  # half sent, the rest when `release` is set
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     wrong_manifest_digest_header: bool = False
     requests: list[tuple[str, str]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
@@ -58,6 +63,7 @@ class FakeRegistry:
         await self.server.start_server()
 
     async def close(self) -> None:
+        self.release.set()
         if self.server is not None:
             await self.server.close()
 
@@ -128,9 +134,16 @@ class FakeRegistry:
             return denied
         layout = self._layout(repo)
         path = layout / "blobs" / "sha256" / digest.split(":")[1] if layout else None
-        if path is None or not path.exists():
+        if path is None or not path.exists() or digest in self.missing_blobs:
             return web.Response(status=404)
         body = bytearray(path.read_bytes())
         if digest in self.corrupt:
             body[len(body) // 2] ^= 0xFF
+        if digest in self.held_blobs:
+            response = web.StreamResponse(headers={"Content-Length": str(len(body))})
+            await response.prepare(request)
+            await response.write(bytes(body[: len(body) // 2]))
+            await self.release.wait()
+            await response.write(bytes(body[len(body) // 2 :]))
+            return response
         return web.Response(body=bytes(body), content_type="application/octet-stream")

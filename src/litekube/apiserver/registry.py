@@ -29,7 +29,7 @@ from litekube.api import validation as api_validation
 from litekube.api.apply import record_update
 from litekube.api.resources import RESOURCE_TYPES, ResourceType, by_kind
 from litekube.api.selectors import SelectorError, parse_field_selector, parse_label_selector
-from litekube.apiserver import conversion, deletion, errors, listing, patching, scale, strategy
+from litekube.apiserver import admission, conversion, deletion, errors, listing, patching, scale, strategy
 from litekube.apiserver.objects import (
     JSON,
     decode_from_storage,
@@ -46,6 +46,8 @@ from litekube.apiserver.registry_types import (
     PATCH_JSON,
     PATCH_MERGE,
     PATCH_STRATEGIC,
+    PODS,
+    SERVICEACCOUNTS,
     SERVICES,
     ListOptions,
     WriteOptions,
@@ -134,12 +136,15 @@ class Registry:
                 ],
                 f'{_kind_group(rt)} "" is invalid: metadata.name: Required value: name or generateName is required',
             )
+        service_account = await self._service_account(namespace, obj) if rt is PODS else None
         for attempt in range(8):
             candidate = deepcopy(obj) if attempt else obj
             cm = meta(candidate)
             if not cm.get("name"):
                 cm["name"] = cm["generateName"] + random_suffix()
             self._prepare_create(rt, candidate)
+            if rt is PODS:
+                admission.admit_pod(candidate, service_account)
             if record and opts.manager:
                 record_update(None, candidate, opts.manager)
             self._validate(rt, candidate, None)
@@ -163,6 +168,13 @@ class Registry:
                 self._namespaces[cm["name"]] = "Active"
             return WriteResult(self.present(rt, candidate), created=True, warnings=warnings)
         raise errors.already_exists(rt, m.get("generateName", ""))
+
+    async def _service_account(self, namespace: str | None, pod: JSON) -> JSON | None:
+        """The pod's ServiceAccount for admission, or None while it does not exist (see admission.py)."""
+        kv = await self.storage.get(
+            SERVICEACCOUNTS.storage_key(namespace, admission.service_account_name(pod))
+        )
+        return None if kv is None else decode_from_storage(kv.value, kv.mod_revision)
 
     def _prepare_create(self, rt: ResourceType, obj: JSON) -> None:
         m = meta(obj)
@@ -280,6 +292,12 @@ class Registry:
         # An object being deleted goes away once its last finalizer is removed.
         if om.get("deletionTimestamp") and not nm.get("finalizers") and deletion.finalized(rt, new):
             return await deletion.delete_finalized(self, rt, key, name, new, old_rev)
+        if _unchanged(old, new):
+            # as upstream's storage: an update that changes nothing (managedFields timestamps
+            # aside) is not written, so the resourceVersion stays and no watch event goes out
+            same = deepcopy(old)
+            meta(same)["resourceVersion"] = str(old_rev)
+            return WriteResult(self.present(rt, same))
         try:
             rev = await self.storage.update(key, self.encode(rt, new), old_rev)
         except ConflictError:
@@ -419,6 +437,20 @@ class Registry:
             self.services.release(obj)
         elif rt is NAMESPACES:
             self._namespaces.pop(obj["metadata"]["name"], None)
+
+
+def _unchanged(old: JSON, new: JSON) -> bool:
+    if len(old) != len(new) or any(new.get(k) != v for k, v in old.items() if k != "metadata"):
+        return False
+    skip = ("resourceVersion", "managedFields")
+    om, nm = old.get("metadata") or {}, new.get("metadata") or {}
+    if {k: v for k, v in om.items() if k not in skip} != {k: v for k, v in nm.items() if k not in skip}:
+        return False
+
+    def untimed(entries: Any) -> list[JSON]:
+        return [{k: v for k, v in entry.items() if k != "time"} for entry in entries or ()]
+
+    return untimed(om.get("managedFields")) == untimed(nm.get("managedFields"))
 
 
 def _kind_group(rt: ResourceType) -> str:

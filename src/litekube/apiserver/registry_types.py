@@ -24,6 +24,8 @@ def _builtin(plural: str) -> ResourceType:
 # ClusterIP/NodePort allocations).
 NAMESPACES = _builtin("namespaces")
 SERVICES = _builtin("services")
+PODS = _builtin("pods")
+SERVICEACCOUNTS = _builtin("serviceaccounts")
 
 PATCH_JSON = "application/json-patch+json"
 PATCH_MERGE = "application/merge-patch+json"

@@ -38,6 +38,7 @@ from litekube.node.images.errors import (
     ImageNotFoundError,
     ImagePullError,
 )
+from litekube.node.images.feed import LayerFeed
 from litekube.node.images.mirrors import Endpoint, MirrorsConfig, registry_key
 from litekube.node.images.reference import Reference
 
@@ -323,23 +324,35 @@ class RegistryClient:
         descriptor: dict[str, Any],
         dest: Path,
         progress: ProgressCallback | None = None,
+        feed: LayerFeed | None = None,
     ) -> None:
-        """Download one blob to `dest`, verified; tries the resolving endpoint first, then the others."""
+        """Download one blob to `dest`, verified; tries the resolving endpoint first, then the others.
+
+        With a `feed`, the chunks also go to the thread unpacking the layer meanwhile; the feed
+        is finished once the blob is verified and stored, or aborted when the first endpoint
+        tried fails (a retry starts the stream over, so that unpack falls back to the stored blob).
+        """
         endpoints = [resolved.endpoint] + [
             e for e in self.mirrors.endpoints(ref.registry, upstream=self.upstream) if e != resolved.endpoint
         ]
         last: Exception | None = None
         for endpoint in endpoints:
             try:
-                await self._fetch_blob_from(endpoint, ref, descriptor, dest, progress)
+                await self._fetch_blob_from(endpoint, ref, descriptor, dest, progress, feed)
                 return
-            except _NotFound:
-                last = ImageNotFoundError(f"failed to fetch blob {descriptor['digest']} of {ref}: not found")
-            except (TimeoutError, aiohttp.ClientError, OSError) as error:
-                last = ImagePullError(
-                    f"failed to fetch blob {descriptor['digest']} of {ref} from "
-                    f"{endpoint.host}: {error or type(error).__name__}"
-                )
+            except (_NotFound, TimeoutError, aiohttp.ClientError, OSError) as error:
+                if feed is not None:  # this stream is spoiled: the layer gets unpacked from the stored blob
+                    feed.abort(f"{endpoint.host}: {error or type(error).__name__}")
+                    feed = None
+                if isinstance(error, _NotFound):
+                    last = ImageNotFoundError(
+                        f"failed to fetch blob {descriptor['digest']} of {ref}: not found"
+                    )
+                else:
+                    last = ImagePullError(
+                        f"failed to fetch blob {descriptor['digest']} of {ref} from "
+                        f"{endpoint.host}: {error or type(error).__name__}"
+                    )
         assert last is not None
         raise last
 
@@ -350,6 +363,7 @@ class RegistryClient:
         descriptor: dict[str, Any],
         dest: Path,
         progress: ProgressCallback | None,
+        feed: LayerFeed | None,
     ) -> None:
         digest = str(descriptor["digest"])
         total = int(descriptor.get("size", 0))
@@ -370,6 +384,9 @@ class RegistryClient:
                     async for chunk in response.content.iter_chunked(CHUNK):
                         hasher.update(chunk)
                         out.write(chunk)
+                        if feed is not None:
+                            feed.put(chunk)
+                            await feed.room()
                         done += len(chunk)
                         if progress is not None:
                             progress(digest, done, total)
@@ -382,5 +399,7 @@ class RegistryClient:
             if total and done != total:
                 raise DigestMismatchError(f"blob {digest}: got {done} bytes, expected {total}")
             os.replace(tmp, dest)
+            if feed is not None:
+                feed.finish()
         finally:
             tmp.unlink(missing_ok=True)

@@ -4,8 +4,11 @@
                               ─▶ IfNotPresent: present → done, else pull
                               ─▶ Always: pull (cheap when nothing changed: a manifest GET)
     pull(ref) ─▶ RegistryClient.resolve (mirrors → registry; index → platform manifest; config)
-              ─▶ download missing layer blobs, at most `max_downloads` at a time
-              ─▶ unpack missing layers in threads (each once: layers are shared)
+              ─▶ download missing layer blobs, at most `max_downloads` at a time; a layer not
+                 yet unpacked is unpacked meanwhile by a thread reading the chunks as they
+                 arrive (feed.py), so unpacking overlaps the download
+              ─▶ unpack the layers still missing in threads, from the stored blobs (each once:
+                 layers are shared)
               ─▶ store the manifest/index/config blobs, then the record (last, so a record
                  always points at complete content)
 
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import time
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +38,7 @@ from litekube.node.images.errors import (
     ImagePullError,
     InvalidImageNameError,
 )
+from litekube.node.images.feed import LayerFeed, LayerFeedAborted
 from litekube.node.images.info import CONFIG_KEYS, ImageConfig, ImageInfo
 from litekube.node.images.mirrors import MirrorsConfig, load_mirrors
 from litekube.node.images.reference import Reference, parse_reference
@@ -59,6 +65,9 @@ class ImageService:
         self._session: aiohttp.ClientSession | None = None
         self._inflight: dict[str, asyncio.Future[ImageInfo]] = {}
         self._blob_locks: dict[str, asyncio.Lock] = {}
+        # Separate from the blob locks: an uncompressed layer's digest is its diff_id.
+        self._layer_locks: dict[str, asyncio.Lock] = {}
+        self._unpack_pool: ThreadPoolExecutor | None = None
         self._mirrors: tuple[float, MirrorsConfig] | None = None
 
     async def __aenter__(self) -> ImageService:
@@ -71,6 +80,9 @@ class ImageService:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._unpack_pool is not None:
+            self._unpack_pool.shutdown(wait=False)  # idle: every pull awaits its unpacks
+            self._unpack_pool = None
 
     def _mirrors_config(self) -> MirrorsConfig:
         """The mirrors file, re-read when it changes (edits apply to the next pull)."""
@@ -217,18 +229,62 @@ class ImageService:
         progress: ProgressCallback | None,
     ) -> None:
         semaphore = asyncio.Semaphore(self.max_downloads)
+        diff_ids = _diff_ids(resolved.config, len(layers))
 
-        async def one(descriptor: dict[str, Any]) -> None:
+        async def one(descriptor: dict[str, Any], diff_id: str | None) -> None:
             digest = descriptor["digest"]
             lock = self._blob_locks.setdefault(digest, asyncio.Lock())
             async with semaphore, lock:
                 path = self.store.blob_path(digest)
-                if not path.exists():
+                if path.exists():
+                    if progress is not None:
+                        progress(digest, int(descriptor.get("size", 0)), int(descriptor.get("size", 0)))
+                elif diff_id is None or self.store.has_layer(diff_id):
                     await client.fetch_blob(resolved, ref, descriptor, path, progress)
-                elif progress is not None:
-                    progress(digest, int(descriptor.get("size", 0)), int(descriptor.get("size", 0)))
+                else:
+                    async with self._layer_locks.setdefault(diff_id, asyncio.Lock()):
+                        await self._fetch_and_unpack(client, resolved, ref, descriptor, diff_id, progress)
 
-        await _gather_all([one(d) for d in layers])
+        await _gather_all([one(d, i) for d, i in zip(layers, diff_ids, strict=True)])
+
+    async def _fetch_and_unpack(
+        self,
+        client: RegistryClient,
+        resolved: Resolved,
+        ref: Reference,
+        descriptor: dict[str, Any],
+        diff_id: str,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Download a layer blob while a thread unpacks the chunks already there."""
+        digest = descriptor["digest"]
+        path = self.store.blob_path(digest)
+        if self.store.has_layer(diff_id):  # unpacked by another pull while we waited for the lock
+            await client.fetch_blob(resolved, ref, descriptor, path, progress)
+            return
+        loop = asyncio.get_running_loop()
+        feed = LayerFeed(loop)
+        if self._unpack_pool is None:
+            self._unpack_pool = ThreadPoolExecutor(self.max_downloads, thread_name_prefix="layer-unpack")
+
+        def unpack() -> None:
+            try:
+                self.store.unpack_stream(feed, digest, diff_id)
+            finally:
+                feed.stop_reading()
+
+        unpacking = loop.run_in_executor(self._unpack_pool, unpack)
+        try:
+            await client.fetch_blob(resolved, ref, descriptor, path, progress, feed)
+        except BaseException:
+            feed.abort("the download failed")
+            with contextlib.suppress(Exception):
+                await unpacking  # (its error is this one's echo)
+            raise
+        try:
+            await unpacking
+        except LayerFeedAborted:
+            pass  # the download was retried from another endpoint: _commit unpacks the stored blob
 
     async def _commit(
         self, ref: Reference | str, manifest_body: bytes, config_body: bytes, index_body: bytes | None
@@ -243,8 +299,7 @@ class ImageService:
             raise ImagePullError(f"image config lists {len(diff_ids)} layers, manifest {len(layers)}")
 
         async def unpack(descriptor: dict[str, Any], diff_id: str) -> None:
-            lock = self._blob_locks.setdefault(diff_id, asyncio.Lock())
-            async with lock:
+            async with self._layer_locks.setdefault(diff_id, asyncio.Lock()):
                 if not self.store.has_layer(diff_id):
                     await asyncio.to_thread(self.store.unpack, descriptor["digest"], diff_id)
 
@@ -282,6 +337,16 @@ class ImageService:
         for image in images:
             result.append(await self._commit(image.name, image.manifest, image.config, image.index))
         return result
+
+
+def _diff_ids(config_body: bytes, count: int) -> builtins.list[str | None]:
+    """The config's diff_id of each layer; all None when they do not pair up (_commit says why)."""
+    config = orjson.loads(config_body)
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, builtins.list) or len(diff_ids) != count:
+        return [None] * count
+    return [d if isinstance(d, str) else None for d in diff_ids]
 
 
 async def _gather_all(awaitables: builtins.list[Awaitable[None]]) -> None:

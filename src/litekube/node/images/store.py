@@ -2,7 +2,8 @@
 
     images/
       blobs/sha256/<hex>        manifests, indexes, configs, compressed layers (verified on write)
-      layers/<diff_id hex>/     each layer unpacked once (overlayfs lower form), shared by all images
+      layers/<diff_id hex>/     each layer unpacked once (overlayfs lower form), shared by all images,
+                                from the stored blob or from its download as it arrives
       index.json                image records: name → manifest digest, config, layers
 
 Records are kept in memory and written whole to index.json with an atomic rename, so a crash
@@ -22,8 +23,9 @@ from typing import IO, Any
 
 import orjson
 
+from litekube.node.images.decompress import Source
 from litekube.node.images.errors import DigestMismatchError
-from litekube.node.images.unpack import unpack_layer
+from litekube.node.images.unpack import unpack_layer, unpack_stream
 
 _COPY = 1 << 20
 
@@ -97,10 +99,17 @@ class ContentStore:
         return self.layer_path(diff_id).is_dir()
 
     def unpack(self, blob_digest: str, diff_id: str) -> Path:
-        """Unpack a layer blob once (blocking: run it in a thread)."""
+        """Unpack a stored layer blob once (blocking: run it in a thread)."""
         dest = self.layer_path(diff_id)
         if not dest.is_dir():
             unpack_layer(self.blob_path(blob_digest), dest, expected_diff_id=diff_id)
+        return dest
+
+    def unpack_stream(self, source: Source, blob_digest: str, diff_id: str) -> Path:
+        """Unpack a layer from the stream of its blob being downloaded (blocking: run it in a thread)."""
+        dest = self.layer_path(diff_id)
+        if not dest.is_dir():
+            unpack_stream(source, dest, diff_id, self.blob_path(blob_digest).name)
         return dest
 
     # ----------------------------------------------------------------- records

@@ -1,6 +1,12 @@
 """Unpacking one layer tarball into its own directory, in the form overlayfs wants for a lower layer.
 
-    blob (gzip | zstd | plain tar) ─▶ decompress ─▶ hash (diff_id) ─▶ tar stream ─▶ <tmp dir> ─▶ rename
+    source ─▶ decompress ─▶ queue ─▶ hash (diff_id) ─▶ tar entries ─▶ <tmp dir> ─▶ rename
+             (decompress.py, in a      (the calling thread)
+              thread: readahead.py)
+
+The source is the stored blob, or the LayerFeed of its download while it arrives (feed.py),
+whose end comes only once the blob's digest checked out; the directory is renamed to its
+place after that end and a matching diff_id.
 
 Each layer is unpacked once, into `layers/<diff_id>/`, and shared by every container whose
 image has it; overlayfs stacks the layer directories. The OCI whiteouts of a layer become
@@ -10,11 +16,15 @@ overlayfs' own markers there:
     .wh..wh..opq      (hide the lower content of this dir) → xattr trusted.overlay.opaque=y on the dir
 
 Safety: entry names are relative to the layer root; a name with `..` or one that passes
-through a symlink created by the layer is refused (the layer is rejected), hard links may
-only point inside the layer, and block/character devices are skipped (runc provides /dev).
+through a symlink created by the layer is refused (the layer is rejected), so is a whiteout
+of "." or "..", hard links may only point at a regular file of the layer itself, symlinks are
+created as they are and never followed, and block/character devices are skipped (runc
+provides /dev).
 Ownership, permissions (set after chown, which clears setuid), mtimes, symlinks, hard
 links, FIFOs and `SCHILY.xattr.*` extended attributes (e.g. file capabilities) are kept.
 The uncompressed stream is hashed as it is read and must match the image config's diff_id.
+The tar entries are read with `tarfile` in stream mode but written by `_Unpacker` (never
+`extract()`), which knows everything in the directory is its own work.
 """
 
 from __future__ import annotations
@@ -25,23 +35,20 @@ import logging
 import os
 import shutil
 import stat
-import subprocess
 import tarfile
-import zlib
-from collections.abc import Iterator
+import threading
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, cast
 
-from litekube.node.images.errors import DigestMismatchError, ImagePullError, UnsupportedLayerError
+from litekube.node.images.decompress import READ, Source, decompressed
+from litekube.node.images.errors import DigestMismatchError, ImagePullError
+from litekube.node.images.readahead import read_ahead
 
 log = logging.getLogger(__name__)
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_READ = 1 << 20
 
 
 class UnsafeLayerError(ImagePullError):
@@ -51,7 +58,7 @@ class UnsafeLayerError(ImagePullError):
 class _HashingReader:
     """A read-only stream that hashes what passes through it (the layer's diff_id)."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Source) -> None:
         self.source = source
         self.hasher = hashlib.sha256()
 
@@ -61,109 +68,24 @@ class _HashingReader:
         return data
 
     def drain(self) -> str:
-        while self.read(_READ):
+        while self.read(READ):
             pass
         return "sha256:" + self.hasher.hexdigest()
 
 
-@contextlib.contextmanager
-def open_layer(blob: Path) -> Iterator[Any]:
-    """Yield a readable stream of the uncompressed tar in `blob`, whatever its compression."""
-    with open(blob, "rb") as raw:
-        magic = raw.read(4)
-        raw.seek(0)
-        if magic.startswith(_GZIP_MAGIC):
-            yield _GzipReader(raw)
-        elif magic == _ZSTD_MAGIC:
-            with _zstd_stream(blob, raw) as stream:
-                yield stream
-        else:
-            yield raw
-
-
-class _GzipReader:
-    """gzip decompression with large reads: zlib straight, no per-8 KiB GzipFile overhead
-    (zlib's own CRC and size check per member stand in for GzipFile's). Reads
-    concatenated members too (pigz -p, some registries' layers)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.decoder = zlib.decompressobj(wbits=31)
-        self.pending = b""
-        self.eof = False
-        self.fed = False  # the current member has input: its end must come
-
-    def _fill(self) -> None:
-        while not self.pending and not self.eof:
-            data = self.decoder.unconsumed_tail or self.raw.read(_READ)
-            if not data:
-                if self.fed:
-                    raise ImagePullError("compressed layer ends inside a gzip member")
-                self.eof = True
-                return
-            self.fed = True
-            self.pending = self.decoder.decompress(data, _READ)
-            if self.decoder.eof:
-                rest = self.decoder.unused_data.lstrip(b"\0")  # (zero padding after the last member)
-                self.decoder = zlib.decompressobj(wbits=31)
-                self.fed = False
-                if rest:
-                    self.fed = True
-                    self.pending += self.decoder.decompress(rest, _READ)
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            chunks: list[bytes] = []
-            while True:
-                self._fill()
-                if not self.pending:
-                    return b"".join(chunks)
-                chunks.append(self.pending)
-                self.pending = b""
-        self._fill()
-        data, self.pending = self.pending[:size], self.pending[size:]
-        return data
-
-
-@contextlib.contextmanager
-def _zstd_stream(blob: Path, raw: IO[bytes]) -> Iterator[Any]:
-    decoder: Any = None
-    try:
-        import zstandard
-
-        decoder = zstandard.ZstdDecompressor()
-    except ImportError:
-        pass
-    if decoder is not None:
-        with decoder.stream_reader(raw) as reader:
-            yield reader
-        return
-    binary = shutil.which("zstd")
-    if binary is None:
-        raise UnsupportedLayerError(
-            f"layer {blob.name} is zstd-compressed: install the 'zstandard' Python package or the zstd tool"
-        )
-    # Without the Python binding, the zstd command line tool decodes the stream.
-    process = subprocess.Popen([binary, "-dcq", str(blob)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None
-    try:
-        yield process.stdout
-        while process.stdout.read(_READ):
-            pass
-    finally:
-        process.stdout.close()
-        _, err = process.communicate()
-    if process.returncode != 0:
-        raise UnsupportedLayerError(
-            f"zstd failed on layer {blob.name}: {err.decode(errors='replace').strip()}"
-        )
-
-
 class _Unpacker:
+    """Writes tar entries under `root`, a directory that starts empty and that only it writes.
+
+    Because of that it knows what it made at each path (`kinds`) and skips the lstat a path
+    it never made would need (most entries), and it can tell a regular file of this layer,
+    the only thing a hard link may point at, without asking the filesystem.
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.as_root = os.geteuid() == 0
         self.real_dirs: set[str] = {""}
+        self.kinds: dict[str, str] = {}  # relative path → "d" (directory), "f" (regular file), "o" (other)
         self.dir_times: list[tuple[str, float]] = []
 
     def _path(self, name: str) -> tuple[str, str]:
@@ -183,16 +105,31 @@ class _Unpacker:
                 mode = os.lstat(absolute).st_mode
             except FileNotFoundError:
                 os.mkdir(absolute, 0o755)
+                self.kinds[prefix] = "d"
                 mode = stat.S_IFDIR
             if not stat.S_ISDIR(mode):
                 raise UnsafeLayerError(f"layer entry {name!r} passes through a non-directory {prefix!r}")
             self.real_dirs.add(prefix)
         return relative, os.path.join(self.root, relative)
 
-    def _clear(self, path: str, keep_dir: bool = False) -> None:
+    def _forget(self, relative: str) -> None:
+        """`relative` and all below it are gone (or are about to be replaced)."""
+        self.kinds.pop(relative, None)
+        self.real_dirs.discard(relative)
+        below = relative + "/"
+        if any(k.startswith(below) for k in self.kinds):  # (rare: a layer replacing its own dir)
+            for key in [k for k in self.kinds if k.startswith(below)]:
+                del self.kinds[key]
+            self.real_dirs.difference_update([d for d in self.real_dirs if d.startswith(below)])
+
+    def _clear(self, relative: str, path: str, keep_dir: bool = False) -> None:
+        """Remove what this layer made earlier at `relative` (nothing else can be there)."""
+        if relative not in self.kinds:
+            return
         try:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
+            self._forget(relative)
             return
         if stat.S_ISDIR(mode):
             if keep_dir:
@@ -200,6 +137,7 @@ class _Unpacker:
             shutil.rmtree(path)
         else:
             os.unlink(path)
+        self._forget(relative)
 
     def _attributes(self, path: str, member: tarfile.TarInfo, is_link: bool = False) -> None:
         if self.as_root:
@@ -234,37 +172,46 @@ class _Unpacker:
         if base.startswith(WHITEOUT_PREFIX):
             if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
                 return  # other AUFS metadata (.wh..wh.plnk and friends): meaningless here
-            target = os.path.join(parent, base[len(WHITEOUT_PREFIX) :])
-            self._clear(target)
+            hidden = base[len(WHITEOUT_PREFIX) :]
+            if hidden in ("", ".", ".."):
+                # `.wh..` would name the parent's parent: clearing it would delete outside the layer.
+                raise UnsafeLayerError(
+                    f"layer entry {member.name!r} is a whiteout of {hidden or 'nothing'!r}"
+                )
+            hidden_relative = os.path.join(os.path.dirname(relative), hidden)
+            target = os.path.join(parent, hidden)
+            self._clear(hidden_relative, target)
             os.mknod(target, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+            self.kinds[hidden_relative] = "o"
             return
         if member.isdir():
-            self._clear(path, keep_dir=True)
-            if not os.path.isdir(path):
+            self._clear(relative, path, keep_dir=True)
+            if self.kinds.get(relative) != "d":
                 os.mkdir(path, 0o755)
+                self.kinds[relative] = "d"
             self.real_dirs.add(relative)
             self._attributes(path, member)
             self.dir_times.append((path, member.mtime))
             return
-        self.real_dirs.discard(relative)
-        self._clear(path)
+        self._clear(relative, path)
+        self.kinds[relative] = "f" if member.isreg() or member.islnk() else "o"
         if member.isreg():
             source = tar.extractfile(member)
             assert source is not None
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, _READ)
+                shutil.copyfileobj(source, out, READ)
             self._attributes(path, member)
         elif member.issym():
             os.symlink(member.linkname, path)
             self._attributes(path, member, is_link=True)
         elif member.islnk():
-            _, target = self._path(member.linkname)
-            if not os.path.isfile(target) or os.path.islink(target):
+            target_relative, target = self._path(member.linkname)
+            if target_relative == relative or self.kinds.get(target_relative) != "f":
                 raise UnsafeLayerError(
-                    f"hard link {member.name!r} points outside the layer: {member.linkname!r}"
+                    f"hard link {member.name!r} points outside the layer's files: {member.linkname!r}"
                 )
-            os.link(target, path)
+            os.link(target, path, follow_symlinks=False)
         elif member.isfifo():
             os.mkfifo(path, 0o600)
             self._attributes(path, member)
@@ -281,30 +228,38 @@ class _Unpacker:
 
 
 def unpack_layer(blob: Path, dest: Path, expected_diff_id: str | None = None) -> str:
-    """Unpack `blob` into the new directory `dest`; return the layer's diff_id (sha256 of the tar).
+    """Unpack the stored blob `blob` into the new directory `dest`; return the layer's diff_id."""
+    with open(blob, "rb", buffering=0) as raw:
+        return unpack_stream(raw, dest, expected_diff_id, blob.name)
 
-    `dest` is filled under a temporary name and renamed only when the whole layer unpacked
-    and its diff_id matched, so a crash never leaves a half layer in place.
+
+def unpack_stream(source: Source, dest: Path, expected_diff_id: str | None, label: str) -> str:
+    """Unpack the layer blob read from `source` into the new directory `dest`; return its diff_id
+    (the sha256 of the uncompressed tar). `label` names the layer in errors.
+
+    `dest` is filled under a temporary name and renamed only when the whole source was read
+    (for a download: its digest checked out) and the diff_id matched, so a crash or a bad
+    layer never leaves a half layer in place.
     """
-    tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}")
+    tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}-{threading.get_ident()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(mode=0o755, parents=True)
     try:
         unpacker = _Unpacker(tmp)
-        with open_layer(blob) as stream:
+        with decompressed(source, label) as compressed, read_ahead(compressed) as stream:
             hashing = _HashingReader(stream)
             try:
-                with tarfile.open(fileobj=cast(IO[bytes], hashing), mode="r|", bufsize=_READ) as tar:
+                with tarfile.open(fileobj=cast(IO[bytes], hashing), mode="r|", bufsize=READ) as tar:
                     for member in tar:
                         unpacker.entry(tar, member)
             except tarfile.TarError as error:
-                raise ImagePullError(f"layer {blob.name}: not a valid tar stream: {error}") from error
+                raise ImagePullError(f"layer {label}: not a valid tar stream: {error}") from error
             diff_id = hashing.drain()
         unpacker.finish()
         if expected_diff_id is not None and diff_id != expected_diff_id:
             raise DigestMismatchError(
-                f"layer {blob.name}: uncompressed content is {diff_id}, image config says {expected_diff_id}"
+                f"layer {label}: uncompressed content is {diff_id}, image config says {expected_diff_id}"
             )
         try:
             os.rename(tmp, dest)

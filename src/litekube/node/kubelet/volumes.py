@@ -50,8 +50,9 @@ SECRET = "kubernetes.io~secret"
 DOWNWARD_API = "kubernetes.io~downward-api"
 PROJECTED = "kubernetes.io~projected"
 DEFAULT_MODE = 0o644
-# The CA bundle that kube-api-access volumes project; litekube does not publish it yet,
-# so its absence must not keep every pod from starting.
+# The CA bundle that kube-api-access volumes project: published in every namespace by the
+# root-CA controller, but a pod created with its namespace may come first; its absence
+# must not keep the pod from starting (the file appears on the next volume refresh).
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 
 
