@@ -6,7 +6,6 @@ in-process transport cannot drift from the HTTP path's semantics.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,7 @@ import pytest
 
 from litekube.apiserver.server import APIServer, APIServerConfig
 from litekube.client.base import Client
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port
 
 
 @dataclass
@@ -32,7 +26,7 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    server = APIServer(APIServerConfig(data_dir=tmp_path, port=_free_port(), bind_address="127.0.0.1"))
+    server = APIServer(APIServerConfig(data_dir=tmp_path, port=free_port(), bind_address="127.0.0.1"))
     await server.start()
     local, http = server.local_client(), server.socket_client()
     try:

@@ -13,6 +13,7 @@ A SIGKILLed agent therefore leaves containers, logs and exit codes intact.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -74,7 +75,8 @@ def conmon_argv(
     return argv
 
 
-async def _readable(fd: int) -> None:
+async def readable(fd: int, within: float | None = None) -> bool:
+    """Wait on the event loop until `fd` can be read (False when `within` seconds pass first)."""
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
 
@@ -84,9 +86,11 @@ async def _readable(fd: int) -> None:
 
     loop.add_reader(fd, wake)
     try:
-        await ready
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready, within)
     finally:
         loop.remove_reader(fd)
+    return ready.done()
 
 
 async def _read_sync(fd: int) -> bytes:
@@ -95,7 +99,7 @@ async def _read_sync(fd: int) -> bytes:
     os.set_blocking(fd, False)
     data = b""
     while not data.endswith(b"\n"):
-        await _readable(fd)
+        await readable(fd)
         try:
             chunk = os.read(fd, 4096)
         except BlockingIOError:

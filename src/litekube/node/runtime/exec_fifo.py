@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 from litekube.node.runtime.base import RuntimeFailure
+from litekube.node.runtime.conmon import readable
 
 RUNC_ROOT = Path("/run/runc")  # runc's default --root for root
 DEAD_CHECK = 0.1  # how often an init that never opens its end is looked at (runc: 100 ms)
@@ -37,23 +38,6 @@ def _dead(pid: int | None) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[0] == "Z"
-
-
-async def _readable(fd: int, within: float) -> bool:
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(fd, wake)
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ready, within)
-    finally:
-        loop.remove_reader(fd)
-    return ready.done()
 
 
 async def start_created(container_id: str, init_pid: int | None, within: float = 30.0) -> bool:
@@ -70,7 +54,7 @@ async def start_created(container_id: str, init_pid: int | None, within: float =
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while True:
-            if not await _readable(fd, DEAD_CHECK):
+            if not await readable(fd, DEAD_CHECK):
                 if _dead(init_pid):
                     # (it may have run and ended between two looks: whatever it wrote counts)
                     with contextlib.suppress(BlockingIOError):
