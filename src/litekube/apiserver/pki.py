@@ -1,6 +1,8 @@
 """Cluster PKI: the CA, the API server's serving certificate and the admin client certificate.
 
-Created on first start under `<data-dir>/tls/` and reused afterwards. ECDSA P-256 keys keep
+Created on first start under `<data-dir>/tls/` and reused afterwards. The serving
+certificate is reissued (same CA, so every kubeconfig and pod keeps trusting it) when it
+lacks one of the names or addresses it should carry, e.g. a new advertise address. ECDSA P-256 keys keep
 first start fast (an RSA-2048 key costs ~100 ms; P-256 under 1 ms).
 """
 
@@ -100,6 +102,20 @@ def _server_sans(extra_hosts: list[str]) -> list[x509.GeneralName]:
     return names
 
 
+def _lacks_sans(cert_path: Path, wanted: list[x509.GeneralName]) -> bool:
+    """True when the serving certificate on disk does not name every address we serve on.
+
+    A data dir made before the machine got its current address (or before the advertise
+    address was a SAN) would otherwise make pods' TLS checks against 10.96.0.1 or the
+    node IP fail forever; reissuing the leaf under the same CA is invisible to clients."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        present = set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except (ValueError, x509.ExtensionNotFound):
+        return True
+    return not set(wanted) <= present
+
+
 def _issue(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
@@ -185,14 +201,9 @@ def ensure_pki(tls_dir: Path, extra_hosts: list[str] | None = None) -> ClusterPK
         pki.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
         for stale in (pki.server_cert, pki.admin_cert):
             stale.unlink(missing_ok=True)
-    if not (pki.server_cert.exists() and pki.server_key.exists()):
-        key, cert = _issue(
-            ca_key,
-            ca_cert,
-            _name("kube-apiserver"),
-            ExtendedKeyUsageOID.SERVER_AUTH,
-            _server_sans(extra_hosts or []),
-        )
+    sans = _server_sans(extra_hosts or [])
+    if not (pki.server_cert.exists() and pki.server_key.exists()) or _lacks_sans(pki.server_cert, sans):
+        key, cert = _issue(ca_key, ca_cert, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
         _write_private(pki.server_key, _key_pem(key))
         pki.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     if not (pki.admin_cert.exists() and pki.admin_key.exists()):

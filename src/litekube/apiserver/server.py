@@ -1,9 +1,12 @@
 """The API server process part: PKI, storage, registry, HTTPS and local listeners, bootstrap.
 
 APIServer.start():
-    tls/ (CA, serving and admin certs, tokens) ─▶ storage.start() ─▶ registry.start()
+    tls/ (CA, serving and admin certs, tokens; the advertise address is a SAN)
+    ─▶ storage.start() ─▶ registry.start()
     ─▶ bootstrap objects (namespaces, the `kubernetes` Service) ─▶ HTTPS :6443 + unix socket
     ─▶ kubeconfig written
+APIServer.advertise_address: where pods reach this server (the `kubernetes` Service's
+endpoints, written by the endpoints controller): the node IP for a wildcard bind.
 APIServer.local_client(): the in-process transport for components in this process.
 APIServer.stop(): watches end, listeners close, storage flushes and closes.
 """
@@ -32,6 +35,7 @@ from litekube.apiserver.rest import ResourceHandlers
 from litekube.apiserver.watch import WatchHub
 from litekube.client import Client
 from litekube.client.http import HttpTransport
+from litekube.machinery.hostnet import advertise_address
 from litekube.storage import open_storage
 from litekube.storage.types import Storage
 
@@ -52,6 +56,7 @@ class APIServerConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     port: int = 6443
     bind_address: str = "0.0.0.0"
+    advertise_address: str = ""  # default: from bind_address (machinery/hostnet.py)
     storage: str = ""  # default: sqlite at <data-dir>/state.db
     extra_sans: list[str] = field(default_factory=list)
     compact_interval: float = 300.0
@@ -74,6 +79,8 @@ class APIServer:
         self.handlers: ResourceHandlers | None = None
         self.tokens = TokenAuthenticator(config.data_dir / "tls" / "tokens.csv")
         self.admin_token = ""
+        # what the `kubernetes` Service's endpoints point at: an address pods can reach
+        self.advertise_address = config.advertise_address or advertise_address(config.bind_address)
         self._runner: web.AppRunner | None = None
         self._ready = False
 
@@ -85,7 +92,7 @@ class APIServer:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(cfg.data_dir, 0o700)
-        self.pki = ensure_pki(cfg.data_dir / "tls", cfg.extra_sans)
+        self.pki = ensure_pki(cfg.data_dir / "tls", [*cfg.extra_sans, self.advertise_address])
         self.admin_token = self.tokens.ensure_admin_token()
         url = cfg.storage or f"sqlite://{cfg.data_dir / 'state.db'}"
         self.storage = open_storage(url)

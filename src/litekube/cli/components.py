@@ -1,8 +1,9 @@
 """What `litekube server` runs beside the API server, each a component with a stop function.
 
     controllers  ControllerManager: deployment, replicaset, replicationcontroller, garbage
-                 collector, namespace, serviceaccount, job, cronjob, endpoints,
-                 endpointslice, node lifecycle, daemonset, statefulset, ttl-after-finished,
+                 collector, namespace, serviceaccount, job, cronjob, endpoints (and the
+                 `kubernetes` Service's, at the advertise address), endpointslice,
+                 endpointslice mirroring, node lifecycle, daemonset, statefulset, ttl-after-finished,
                  and the scheduler, over shared informers
     simulated    kwok-style simulated nodes (`--simulated-nodes N`)
 
@@ -21,6 +22,7 @@ from litekube.controllers.cronjob import CronJobController
 from litekube.controllers.daemonset import DaemonSetController
 from litekube.controllers.endpoints import EndpointsController
 from litekube.controllers.endpointslice import EndpointSliceController
+from litekube.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from litekube.controllers.job import JobController
 from litekube.controllers.manager import ControllerFactory, ControllerManager
 from litekube.controllers.nodelifecycle import NodeLifecycleController
@@ -38,9 +40,11 @@ Stop = Callable[[], Awaitable[None]]
 
 def extra_factories(server: APIServer) -> dict[str, ControllerFactory]:
     port = server.config.port
+    # the `kubernetes` Service points where pods can reach us: the node IP for 0.0.0.0
+    address = server.advertise_address
 
     def endpoints(client: Client, informers: InformerFactory, clock: Clock) -> Controller:
-        return EndpointsController(client, informers, clock, api_address="127.0.0.1", api_port=port)
+        return EndpointsController(client, informers, clock, api_address=address, api_port=port)
 
     assert server.pki is not None
     ca_pem = server.pki.ca_cert.read_text()
@@ -53,6 +57,7 @@ def extra_factories(server: APIServer) -> dict[str, ControllerFactory]:
         "cronjob": CronJobController,
         "endpoints": endpoints,
         "endpointslice": EndpointSliceController,
+        "endpointslicemirroring": EndpointSliceMirroringController,
         "nodelifecycle": NodeLifecycleController,
         "scheduler": Scheduler,
         "daemonset": DaemonSetController,

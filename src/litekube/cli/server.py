@@ -90,6 +90,11 @@ async def run_server(config: APIServerConfig, options: dict[str, object], starte
 @click.option("--bind-address", default="0.0.0.0", show_default=True)
 @click.option("--storage", default="", help="sqlite:///path/state.db (default) or memory://.")
 @click.option("--tls-san", multiple=True, help="Extra host name or IP for the serving certificate.")
+@click.option(
+    "--advertise-address",
+    default="",
+    help="Address pods reach the API server at (the `kubernetes` Service); default from --bind-address.",
+)
 @click.option("--simulated-nodes", type=int, default=0, help="Register N simulated (kwok-style) nodes.")
 @click.option("--disable-controllers", is_flag=True, help="Run no controllers or scheduler.")
 @click.option("--disable-agent", is_flag=True, help="Run no real node on this machine.")
@@ -103,6 +108,7 @@ def server_command(
     bind_address: str,
     storage: str,
     tls_san: tuple[str, ...],
+    advertise_address: str,
     simulated_nodes: int,
     disable_controllers: bool,
     disable_agent: bool,
@@ -122,6 +128,7 @@ def server_command(
         bind_address=bind_address,
         storage=storage,
         extra_sans=list(tls_san),
+        advertise_address=advertise_address,
     )
     options: dict[str, object] = {
         "simulated_nodes": simulated_nodes,

@@ -177,6 +177,10 @@ def _base(rs: Ruleset, node_addresses: Iterable[str]) -> None:
     rs.chain(
         "filter-input",
         first_only,
+        # route_localnet (set for NodePorts on 127.0.0.1) would also let other hosts and pods
+        # reach services bound to loopback; as the kubelet's rule for CVE-2020-8558, only
+        # connections that our DNAT sent there may arrive at 127.0.0.0/8 from outside it
+        f"ip daddr {LOOPBACK} ip saddr != {LOOPBACK} ct status ! dnat drop",
         "jump nodeport-endpoints-check",
         "jump service-endpoints-check",
         hook="type filter hook input priority -110; policy accept;",

@@ -7,7 +7,9 @@ pod's namespace whose selector matches the pod (old or new labels).
 user; else group backends (`addresses.backends`) by their resolved port set into subsets,
 ready ones in `addresses`, not-ready ones in `notReadyAddresses` (terminating pods are left
 out, as upstream does unless publishNotReadyAddresses), and create or update the Endpoints
-when it changed. The `kubernetes` Service in `default` points at the API server instead.
+when it changed. The `kubernetes` Service in `default` points at the API server instead:
+its Endpoints and EndpointSlice are kept by `apiserver.py`; a change to either (a user
+deleting the slice, say) brings it back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from litekube.api.patch import deep_copy, json_equal
 from litekube.api.resources import ResourceType, lookup
 from litekube.client.base import JSON, ApiError, Client
 from litekube.controllers.endpoints.addresses import Backend, backends, selects
+from litekube.controllers.endpoints.apiserver import (
+    ENDPOINT_SLICES,
+    is_apiserver_service,
+    sync_apiserver_endpoints,
+)
 from litekube.machinery.clock import Clock, rfc3339
 from litekube.machinery.controller import Controller
 from litekube.machinery.informer import InformerFactory, object_key, split_key
@@ -54,6 +61,21 @@ class EndpointsController(Controller):
         self.pods.add_handlers(
             self._pod_changed, lambda old, new: self._pod_changed(new, old), self._pod_changed
         )
+        self.slices = informers.informer(ENDPOINT_SLICES)
+        self.slices.add_handlers(None, lambda old, new: self._apiserver_object(new), self._apiserver_object)
+        self.endpoints = informers.informer(ENDPOINTS)
+        self.endpoints.add_handlers(
+            None, lambda old, new: self._apiserver_object(new), self._apiserver_object
+        )
+
+    def _apiserver_object(self, obj: JSON) -> None:
+        """Another writer touched the API server's own Endpoints or slice: put them back."""
+        meta = obj["metadata"]
+        labels = meta.get("labels") or {}
+        if is_apiserver_service(meta.get("namespace"), meta["name"]) or (
+            meta.get("namespace") == "default" and labels.get("kubernetes.io/service-name") == "kubernetes"
+        ):
+            self.queue.add("default/kubernetes")
 
     def _pod_changed(self, pod: JSON, old: JSON | None = None) -> None:
         namespace = pod["metadata"].get("namespace")
@@ -71,20 +93,15 @@ class EndpointsController(Controller):
                 if not e.not_found:
                     raise
             return
-        if namespace == "default" and name == "kubernetes":
-            subsets = [self._api_subset(service)]
-        elif not (service.get("spec") or {}).get("selector"):
+        if is_apiserver_service(namespace, name):
+            await sync_apiserver_endpoints(
+                self.client, service, self.api_address, self.api_port, self.slices.store.list(namespace)
+            )
             return
-        else:
-            subsets = build_subsets(backends(service, self.pods.store.list(namespace)))
+        if not (service.get("spec") or {}).get("selector"):
+            return
+        subsets = build_subsets(backends(service, self.pods.store.list(namespace)))
         await self._write(service, subsets)
-
-    def _api_subset(self, service: JSON) -> JSON:
-        ports = [
-            {"name": p.get("name", "https"), "port": self.api_port, "protocol": p.get("protocol", "TCP")}
-            for p in (service.get("spec") or {}).get("ports") or [{"name": "https"}]
-        ]
-        return {"addresses": [{"ip": self.api_address}], "ports": ports}
 
     async def _write(self, service: JSON, subsets: list[JSON]) -> None:
         meta = service["metadata"]

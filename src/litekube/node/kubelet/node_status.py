@@ -6,8 +6,8 @@ Facts come from the host (functions take their paths so tests feed fixtures):
 - allocatable = capacity minus small reservations (100m cpu, 256Mi memory and the
   kubelet's hard eviction threshold memory.available<100Mi, 10% of the disk), as a
   kubelet with system-reserved set would report;
-- InternalIP = the address the default route leaves from (no packet is sent: a UDP
-  socket's `connect` only picks a source), 127.0.0.1 when there is none; Hostname = node name;
+- InternalIP = the address the default route leaves from (`machinery.hostnet.primary_ipv4`,
+  which the API server also advertises), 127.0.0.1 when there is none; Hostname = node name;
 - nodeInfo: kernel (uname), OS image (PRETTY_NAME of /etc/os-release), kubeletVersion,
   containerRuntimeVersion `runc://<version>`, architecture amd64/arm64, machine-id,
   product_uuid (or a hash) and boot_id;
@@ -20,13 +20,13 @@ import hashlib
 import os
 import platform
 import re
-import socket
 import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from litekube.machinery.clock import rfc3339
+from litekube.machinery.hostnet import primary_ipv4 as primary_ipv4  # shared with the API server
 from litekube.version import KUBERNETES_GIT_VERSION
 
 JSON = dict[str, Any]
@@ -68,16 +68,6 @@ def os_image(os_release: Path = Path("/etc/os-release")) -> str:
 def architecture(machine: str | None = None) -> str:
     machine = machine or platform.machine()
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
-
-
-def primary_ipv4() -> str:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never contacted, only routed
-            address = str(probe.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
-    return address if address and address != "0.0.0.0" else "127.0.0.1"
 
 
 def runc_version(runc: str = "/usr/sbin/runc") -> str:

@@ -1,0 +1,1 @@
+"""EndpointSlice mirroring and the `kubernetes` Service endpoints, driven against the fake API."""
