@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "install.sh must run as root" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(python3 python3-venv python3-dev gcc make ca-certificates iproute2 procps iptables
           runc conmon containernetworking-plugins nftables nginx skopeo umoci docker-registry busybox-static curl
-          wrk)  # wrk: the HTTP load client of bench/ingress_bench.py
+          wrk etcd-server)  # wrk: bench/ingress_bench.py's load client; etcd-server: the etcd:// backend
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,8 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # litekube runs its own nginx (Ingress) and registry; the services these packages start
   # on a systemd machine would hold ports 80 and 5000. Stop only what we just installed.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    for unit in nginx docker-registry; do
-      if printf '%s\n' "${missing[@]}" | grep -qx "$unit"; then systemctl disable --now "$unit" || true; fi
+    for unit in nginx docker-registry etcd; do  # etcd: package etcd-server, ports 2379/2380
+      if printf '%s\n' "${missing[@]}" | grep -qx -e "$unit" -e "$unit-server"; then systemctl disable --now "$unit" || true; fi
     done
   fi
 fi

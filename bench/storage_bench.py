@@ -8,6 +8,11 @@ Rows (name, figure, baseline, unit):
   plain table (no revisions, no consistency): the floor for reading that many bytes.
 - watch fan-out: events/s delivered in total to 100 watchers while 10,000 events are
   written, against 100 asyncio.Queues fed by hand with the same events.
+- etcd (when /usr/bin/etcd exists; a throwaway member on loopback): creates/s of 2 KB
+  values through EtcdStorage with 200 concurrent writers (a txn each, acknowledged once
+  the watch feed has it), against raw `POST /v3/kv/put` of the same bytes through the same
+  JSON gateway with the same concurrency; and a list of 5,000 keys against one raw range
+  request for them.
 
 Prints nothing; `run()` returns the rows.
 """
@@ -19,7 +24,14 @@ import os
 import sqlite3
 import tempfile
 import time
+from pathlib import Path
 
+import aiohttp
+import orjson
+from tests.storage_etcd.etcd_server import etcd_available, running_etcd
+
+from litekube.storage.etcd import EtcdStorage
+from litekube.storage.etcd_client import encode, encode_bytes, key_range
 from litekube.storage.sqlite import SQLiteStorage
 
 VALUE = b"x" * 2048
@@ -31,8 +43,12 @@ WATCHERS = 100
 WATCH_EVENTS = 10_000
 
 
-async def _creates_per_second(storage: SQLiteStorage) -> float:
-    queue = iter(range(CREATES))
+Row = tuple[str, float, float, str]
+ETCD_CREATES = 2000
+
+
+async def _creates_per_second(storage: SQLiteStorage | EtcdStorage, count: int = CREATES) -> float:
+    queue = iter(range(count))
 
     async def writer() -> None:
         for index in queue:
@@ -40,7 +56,7 @@ async def _creates_per_second(storage: SQLiteStorage) -> float:
 
     start = time.perf_counter()
     await asyncio.gather(*(writer() for _ in range(CONCURRENCY)))
-    return CREATES / (time.perf_counter() - start)
+    return count / (time.perf_counter() - start)
 
 
 def _raw_inserts_per_second(path: str) -> float:
@@ -78,7 +94,7 @@ def _raw_list_ms(path: str) -> float:
     return best
 
 
-async def _list_ms(storage: SQLiteStorage) -> float:
+async def _list_ms(storage: SQLiteStorage | EtcdStorage) -> float:
     for index in range(0, LIST_KEYS, CONCURRENCY):
         await asyncio.gather(
             *(
@@ -137,7 +153,54 @@ async def _queue_fanout_events_per_second() -> float:
     return WATCHERS * WATCH_EVENTS / (time.perf_counter() - start)
 
 
-async def run() -> list[tuple[str, float, float, str]]:
+async def _raw_etcd_puts_per_second(url: str) -> float:
+    queue = iter(range(ETCD_CREATES))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def writer() -> None:
+            for index in queue:
+                body = {"key": encode(f"/registry/bench/rawput/{index:06d}"), "value": encode_bytes(VALUE)}
+                async with session.post(f"{url}/v3/kv/put", data=orjson.dumps(body)) as response:
+                    assert response.status == 200, await response.text()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(writer() for _ in range(CONCURRENCY)))
+        return ETCD_CREATES / (time.perf_counter() - start)
+
+
+async def _raw_etcd_range_ms(url: str) -> float:
+    body = orjson.dumps(key_range("/registry/bench/list/"))
+    best = float("inf")
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):
+            start = time.perf_counter()
+            async with session.post(f"{url}/v3/kv/range", data=body) as response:
+                kvs = orjson.loads(await response.read())["kvs"]
+            best = min(best, (time.perf_counter() - start) * 1000)
+            assert len(kvs) == LIST_KEYS
+    return best
+
+
+async def _etcd_rows(directory: str) -> list[Row]:
+    if not etcd_available():
+        return []
+    with running_etcd(Path(directory) / "etcd") as url:
+        storage = EtcdStorage([url], compact_interval=0)
+        await storage.start()
+        try:
+            creates = await _creates_per_second(storage, ETCD_CREATES)
+            raw_puts = await _raw_etcd_puts_per_second(url)
+            list_ms = await _list_ms(storage)
+            raw_range_ms = await _raw_etcd_range_ms(url)
+        finally:
+            await storage.close()
+    return [
+        ("etcd storage creates (200 concurrent, 2 KB) vs raw etcd gateway puts", creates, raw_puts, "ops/s"),
+        (f"etcd storage list {LIST_KEYS} keys of 2 KB vs one raw etcd range", list_ms, raw_range_ms, "ms"),
+    ]
+
+
+async def run() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="litekube-bench-") as directory:
         storage = SQLiteStorage(os.path.join(directory, "state.db"), compact_interval=0)
         await storage.start()
@@ -150,6 +213,7 @@ async def run() -> list[tuple[str, float, float, str]]:
             queue_rate = await _queue_fanout_events_per_second()
         finally:
             await storage.close()
+        etcd_rows = await _etcd_rows(directory)
     return [
         ("storage creates (200 concurrent, 2 KB) vs raw sqlite3 txn/insert", creates, raw_creates, "ops/s"),
         (f"storage list {LIST_KEYS} keys of 2 KB vs raw sqlite3 fetch", list_ms, raw_list_ms, "ms"),
@@ -159,4 +223,5 @@ async def run() -> list[tuple[str, float, float, str]]:
             queue_rate,
             "events/s",
         ),
+        *etcd_rows,
     ]

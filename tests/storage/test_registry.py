@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from litekube.storage import open_storage
+from litekube.storage.etcd import EtcdStorage
 from litekube.storage.memory import MemoryStorage
 from litekube.storage.sqlite import SQLiteStorage
 
@@ -26,9 +27,16 @@ def test_memory_url() -> None:
     assert isinstance(open_storage("memory://"), MemoryStorage)
 
 
-def test_etcd_is_not_implemented_yet() -> None:
-    with pytest.raises(NotImplementedError, match="etcd"):
-        open_storage("etcd://127.0.0.1:2379")
+def test_etcd_urls_name_their_endpoints() -> None:
+    storage = open_storage("etcd://10.0.0.1:2379,etcd-b,[::1]:2380")
+    assert isinstance(storage, EtcdStorage)
+    assert storage.endpoints == ["http://10.0.0.1:2379", "http://etcd-b:2379", "http://[::1]:2380"]
+    plain = open_storage("http://127.0.0.1:12379")
+    assert isinstance(plain, EtcdStorage) and plain.endpoints == ["http://127.0.0.1:12379"]
+    with pytest.raises(NotImplementedError, match="TLS"):
+        open_storage("https://127.0.0.1:2379")
+    with pytest.raises(ValueError, match="endpoint"):
+        open_storage("etcd://")
 
 
 def test_unknown_scheme() -> None:

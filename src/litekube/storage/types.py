@@ -1,4 +1,4 @@
-"""The storage interface every backend implements (SQLite today, etcd later).
+"""The storage interface every backend implements (SQLite, etcd, memory).
 
 The model is kine's: one global, strictly increasing revision. Every write (create,
 update, delete) gets the next revision; that number is the object's resourceVersion.
