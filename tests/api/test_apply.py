@@ -178,7 +178,7 @@ def test_multiple_conflicts_message() -> None:
 
 
 def test_create_records_an_update_entry_with_every_field_set() -> None:
-    from litekube.api.apply import record_update
+    from litekube.api.managed_fields import record_update
 
     obj = _manifest(side=False)
     record_update(None, obj, "kubectl-client-side-apply")
@@ -195,7 +195,7 @@ def test_create_records_an_update_entry_with_every_field_set() -> None:
 
 
 def test_update_takes_changed_fields_from_other_managers_and_drops_removed_ones() -> None:
-    from litekube.api.apply import record_update
+    from litekube.api.managed_fields import record_update
 
     live = _manifest()
     record_update(None, live, "creator")
@@ -215,7 +215,7 @@ def test_update_takes_changed_fields_from_other_managers_and_drops_removed_ones(
 
 
 def test_status_writes_own_only_status() -> None:
-    from litekube.api.apply import record_update
+    from litekube.api.managed_fields import record_update
 
     live = {**_manifest(), "status": {"replicas": 1}}
     new = copy.deepcopy(live)
@@ -227,7 +227,7 @@ def test_status_writes_own_only_status() -> None:
 
 
 def test_apply_conflicts_with_an_update_owner_unless_forced() -> None:
-    from litekube.api.apply import record_update
+    from litekube.api.managed_fields import record_update
 
     live = _manifest(replicas=2)
     record_update(None, live, "kubectl-client-side-apply")
@@ -253,7 +253,7 @@ def test_apply_conflicts_with_an_update_owner_unless_forced() -> None:
 
 
 def test_default_manager_is_the_user_agent_program() -> None:
-    from litekube.api.apply import default_manager
+    from litekube.api.managed_fields import default_manager
 
     assert default_manager("kubectl/v1.36.4 (linux/amd64) kubernetes/abc") == "kubectl"
     assert default_manager("OpenAPI-Generator/31.0.0/python") == "OpenAPI-Generator"

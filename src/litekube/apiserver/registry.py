@@ -26,7 +26,7 @@ import orjson
 from litekube.api import defaults as api_defaults
 from litekube.api import schema as api_schema
 from litekube.api import validation as api_validation
-from litekube.api.apply import record_update
+from litekube.api.managed_fields import record_update
 from litekube.api.resources import RESOURCE_TYPES, ResourceType, by_kind
 from litekube.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from litekube.apiserver import admission, conversion, deletion, errors, listing, patching, scale, strategy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from litekube.api.apply import default_manager
+from litekube.api.managed_fields import default_manager
 from litekube.api.resources import ResourceType, lookup
 from litekube.apiserver.objects import JSON
 
