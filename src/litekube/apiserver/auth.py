@@ -1,7 +1,9 @@
 """Authentication: x509 client certificates (verified by the TLS layer) and bearer tokens.
 
 Only a few health and version paths are open to anonymous clients, as on a default
-kube-apiserver. Every authenticated user is allowed everything (no RBAC yet).
+kube-apiserver, plus the two a joining node starts with (node_join.py). Joined nodes are
+x509 users `system:node:<name>` in group `system:nodes`. Every authenticated user is
+allowed everything (no RBAC yet).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ANONYMOUS_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+# /cacerts and the node-credentials call are how a joining agent starts: the CA is public,
+# and node_join.py checks the node token itself.
+ANONYMOUS_PATHS = ("/healthz", "/livez", "/readyz", "/version", "/cacerts", "/v1-litekube/node-credentials")
 
 
 @dataclass(frozen=True)

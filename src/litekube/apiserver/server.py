@@ -5,6 +5,8 @@ APIServer.start():
     ─▶ storage.start() ─▶ registry.start()
     ─▶ bootstrap objects (namespaces, the `kubernetes` Service) ─▶ HTTPS :6443 + unix socket
     ─▶ kubeconfig written
+Joining nodes: tls/node-token, GET /cacerts, POST /v1-litekube/node-credentials
+(node_join.py); pod streams route to the pod's node (node_proxy.py).
 APIServer.advertise_address: where pods reach this server (the `kubernetes` Service's
 endpoints, written by the endpoints controller): the node IP for a wildcard bind.
 APIServer.local_client(): the in-process transport for components in this process.
@@ -29,6 +31,8 @@ from litekube.apiserver import errors, serviceaccount_token
 from litekube.apiserver.auth import TokenAuthenticator
 from litekube.apiserver.http import build_app
 from litekube.apiserver.inprocess import InProcessTransport
+from litekube.apiserver.node_join import NodeJoin
+from litekube.apiserver.node_proxy import NodeStreamProxy
 from litekube.apiserver.pki import ClusterPKI, ensure_pki
 from litekube.apiserver.registry import Registry, WriteOptions
 from litekube.apiserver.rest import ResourceHandlers
@@ -79,6 +83,8 @@ class APIServer:
         self.handlers: ResourceHandlers | None = None
         self.tokens = TokenAuthenticator(config.data_dir / "tls" / "tokens.csv")
         self.admin_token = ""
+        self.node_join: NodeJoin | None = None
+        self.node_streams: NodeStreamProxy | None = None
         # what the `kubernetes` Service's endpoints point at: an address pods can reach
         self.advertise_address = config.advertise_address or advertise_address(config.bind_address)
         self._runner: web.AppRunner | None = None
@@ -106,6 +112,14 @@ class APIServer:
             serviceaccount_token.install(self.registry, cfg.data_dir / "tls").authenticate
         )
         app = build_app(self.handlers, self.tokens, lambda: self._ready)
+        # other machines join as nodes (node_join.py); their pods' streams go to them (node_proxy.py)
+        self.node_join = NodeJoin(self.registry, self.pki)
+        self.node_join.add_routes(app)
+        join = self.node_join
+        self.node_streams = NodeStreamProxy(
+            self.registry, self.pki.ca_cert, join.kubelet_client_cert, join.kubelet_client_key
+        )
+        self.handlers.stream_handlers.update(self.node_streams.handlers())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -146,6 +160,8 @@ class APIServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.node_streams is not None:
+            await self.node_streams.close()
         if self.storage is not None:
             await self.storage.close()
             self.storage = None

@@ -1,4 +1,4 @@
-"""`litekube` command line: server, kubectl, ecs."""
+"""`litekube` command line: server, agent, kubectl, ecs, images, nodes."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from litekube.cli import agent, components, ecs, images, kubectl, nodes, server
+    from litekube.cli import agent, agent_command, components, ecs, images, kubectl, nodes, server
 
     assert components and agent  # registers the server's components
 
     main.add_command(server.server_command)
+    main.add_command(agent_command.agent_command)
     main.add_command(kubectl.kubectl_command)
     main.add_command(ecs.ecs)
     main.add_command(images.images)

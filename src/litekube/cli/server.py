@@ -63,6 +63,13 @@ async def run_server(config: APIServerConfig, options: dict[str, object], starte
             f"kubeconfig: {kubeconfig}\n  export KUBECONFIG={kubeconfig}   # or: litekube kubectl get pods",
             err=True,
         )
+        if server.node_join is not None:
+            token = server.node_join.token_path
+            click.echo(
+                f"node token: {token}\n  join a machine: litekube agent --server "
+                f"https://{server.advertise_address}:{config.port} --token-file {token}   # copy the file",
+                err=True,
+            )
         for name, factory in COMPONENTS:
             if options.get(f"disable_{name}"):
                 continue
@@ -88,7 +95,11 @@ async def run_server(config: APIServerConfig, options: dict[str, object], starte
 )
 @click.option("--port", type=int, default=6443, show_default=True, help="HTTPS port of the API server.")
 @click.option("--bind-address", default="0.0.0.0", show_default=True)
-@click.option("--storage", default="", help="sqlite:///path/state.db (default) or memory://.")
+@click.option(
+    "--storage",
+    default="",
+    help="sqlite:///path/state.db (default), etcd://host:2379[,host:2379...] or memory://.",
+)
 @click.option("--tls-san", multiple=True, help="Extra host name or IP for the serving certificate.")
 @click.option(
     "--advertise-address",

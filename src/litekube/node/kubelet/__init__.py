@@ -28,12 +28,20 @@ __all__ = ["Kubelet", "build_kubelet"]
 
 
 def build_kubelet(
-    client: Client, data_dir: Path, node_name: str | None = None, clock: Clock | None = None
+    client: Client,
+    data_dir: Path,
+    node_name: str | None = None,
+    clock: Clock | None = None,
+    *,
+    pod_cidr: str | None = None,
+    host_ip: str | None = None,
+    kubelet_port: int | None = None,
 ) -> Kubelet:
     """A Kubelet with the real parts: ImageService, RuncRuntime (runc + conmon), CniNetwork.
 
     State goes under `data_dir`: images/, runtime/, network/, pods/<uid>/ (volumes, logs,
     container rootfs mounts). The node is named after the host unless `node_name` is given.
+    A joined agent passes the pod CIDR the server gave it, its node IP and its stream port.
     """
     from litekube.node.images import ImageService
     from litekube.node.kubelet import node_status
@@ -48,9 +56,12 @@ def build_kubelet(
         data_dir,
         node_name or socket.gethostname().lower(),
         RuncRuntime(runtime_dir),
-        CniNetwork(data_dir, pod_cidr=node_status.POD_CIDR),
+        CniNetwork(data_dir, pod_cidr=pod_cidr or node_status.POD_CIDR),
         ImageService(data_dir),
         clock=clock,
         rootfs=OverlayRootfs(),
         runtime_version=node_status.runc_version(),
+        host_ip=host_ip,
+        pod_cidr=pod_cidr or node_status.POD_CIDR,
+        kubelet_port=kubelet_port or node_status.KUBELET_PORT,
     )

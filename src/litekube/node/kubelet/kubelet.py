@@ -122,8 +122,12 @@ class Kubelet:
         runtime_version: str = "unknown",
         capacity: tuple[JSON, JSON] | None = None,
         poll_interval: float = 1.0,
+        pod_cidr: str = node_status.POD_CIDR,
+        kubelet_port: int = node_status.KUBELET_PORT,
     ) -> None:
         clock = clock or RealClock()
+        self.pod_cidr = pod_cidr  # the Node's spec.podCIDR when this kubelet creates it
+        self.kubelet_port = kubelet_port
         self.client = client
         self.node_name = node_name
         self.runtime_version = runtime_version
@@ -218,7 +222,9 @@ class Kubelet:
         with contextlib.suppress(ApiError):
             await self.client.create(NAMESPACES, {"metadata": {"name": LEASE_NAMESPACE}})
         try:
-            node = await self.client.create(NODES, node_status.node_object(self.node_name))
+            node = await self.client.create(
+                NODES, node_status.node_object(self.node_name, pod_cidr=self.pod_cidr)
+            )
         except ApiError as e:
             if not e.conflict:
                 raise
@@ -238,6 +244,7 @@ class Kubelet:
             info,
             self.ctx.clock.now(),
             node.get("status"),
+            kubelet_port=self.kubelet_port,
         )
         self.node = await self.client.update_status(NODES, node)
         return self.node

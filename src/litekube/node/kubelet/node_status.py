@@ -31,6 +31,7 @@ from litekube.version import KUBERNETES_GIT_VERSION
 
 JSON = dict[str, Any]
 POD_CIDR = "10.244.0.0/24"
+KUBELET_PORT = 10250  # where a joined agent serves pod streams (the embedded node serves none)
 MAX_PODS = 110
 RESERVED_MILLICPU = 100
 RESERVED_MEMORY = 256 * 2**20 + 100 * 2**20
@@ -131,7 +132,7 @@ def node_info(name: str, runtime_version: str) -> JSON:
     }
 
 
-def node_object(name: str, arch: str | None = None) -> JSON:
+def node_object(name: str, arch: str | None = None, pod_cidr: str = POD_CIDR) -> JSON:
     arch = arch or architecture()
     return {
         "apiVersion": "v1",
@@ -147,7 +148,7 @@ def node_object(name: str, arch: str | None = None) -> JSON:
             },
             "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {"podCIDR": POD_CIDR, "podCIDRs": [POD_CIDR]},
+        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]},
     }
 
 
@@ -160,6 +161,7 @@ def node_status(
     now: datetime,
     old: JSON | None = None,
     images: list[JSON] | None = None,
+    kubelet_port: int = KUBELET_PORT,
 ) -> JSON:
     """The Node's status; each condition keeps its lastTransitionTime while unchanged."""
     beat = rfc3339(now)
@@ -183,7 +185,7 @@ def node_status(
         "allocatable": alloc,
         "conditions": conditions,
         "addresses": [{"type": "InternalIP", "address": host_ip}, {"type": "Hostname", "address": name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
         "nodeInfo": info,
     }
     if images is not None:
