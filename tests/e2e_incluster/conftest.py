@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Cluster, make_cluster
-from tests.e2e_node.conftest import _missing
+from tests.conftest import Cluster
+from tests.e2e_node.conftest import running_node_cluster
 from tests.fixtures.images import LocalRegistry, local_registry  # noqa: F401
 
 pytestmark = pytest.mark.root
@@ -25,26 +25,7 @@ def incluster_cluster(
     tmp_path_factory: pytest.TempPathFactory,
     local_registry: LocalRegistry,  # noqa: F811
 ) -> Iterator[Cluster]:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    from tests.conftest import free_port
-
-    http_port, https_port = free_port(), free_port()
-    c = make_cluster(
-        tmp_path_factory.mktemp("inclustercluster"),
-        "--bind-address",  # the last one wins over Cluster.start's 127.0.0.1
-        "0.0.0.0",
-        "--ingress-http-port",
-        str(http_port),
-        "--ingress-https-port",
-        str(https_port),
-    )
-    c.ingress_ports = (http_port, https_port)
-    c.data_dir.mkdir(parents=True, exist_ok=True)
-    local_registry.mirrors_yaml(c.data_dir / "registries.yaml")
-    c.start(timeout=60)
-    try:
+    # "--bind-address 0.0.0.0": the last one wins over Cluster.start's 127.0.0.1
+    directory = tmp_path_factory.mktemp("inclustercluster")
+    with running_node_cluster(directory, local_registry, "--bind-address", "0.0.0.0") as c:
         yield c
-    finally:
-        c.stop(timeout=90)

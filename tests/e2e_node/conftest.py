@@ -7,9 +7,11 @@ Debian packages (tests/fixtures/images.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,11 +34,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="package")  # stopped when this package is done: later suites check for leaks
-def node_cluster(
-    tmp_path_factory: pytest.TempPathFactory,
-    local_registry: LocalRegistry,  # noqa: F811
-) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def running_node_cluster(directory: Path, registry: LocalRegistry, *args: str) -> Iterator[Cluster]:
+    """A server with the embedded node (extra `args` for `litekube server`), images mirrored
+    to the local registry and Ingress on free ports; stopped on exit. Skips without root/tools."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
@@ -44,17 +45,22 @@ def node_cluster(
 
     http_port, https_port = free_port(), free_port()
     c = make_cluster(
-        tmp_path_factory.mktemp("nodecluster"),
-        "--ingress-http-port",
-        str(http_port),
-        "--ingress-https-port",
-        str(https_port),
+        directory, *args, "--ingress-http-port", str(http_port), "--ingress-https-port", str(https_port)
     )
     c.ingress_ports = (http_port, https_port)
     c.data_dir.mkdir(parents=True, exist_ok=True)
-    local_registry.mirrors_yaml(c.data_dir / "registries.yaml")
+    registry.mirrors_yaml(c.data_dir / "registries.yaml")
     c.start(timeout=60)
     try:
         yield c
     finally:
         c.stop(timeout=90)
+
+
+@pytest.fixture(scope="package")  # stopped when this package is done: later suites check for leaks
+def node_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+    local_registry: LocalRegistry,  # noqa: F811
+) -> Iterator[Cluster]:
+    with running_node_cluster(tmp_path_factory.mktemp("nodecluster"), local_registry) as c:
+        yield c
