@@ -107,3 +107,20 @@ async def test_sqlite_background_compaction(tmp_path: Path) -> None:
         assert (await storage.list("/", revision=40)).items[0].value == b"39"
     finally:
         await storage.close()
+
+
+async def test_background_compaction_keeps_the_newest_revisions(tmp_path: Path) -> None:
+    storage = SQLiteStorage(str(tmp_path / "bg.db"), compact_interval=0.05, compact_retain=3)
+    await storage.start()
+    try:
+        for i in range(10):
+            await storage.create(f"/k/{i}", b"v")
+        for _ in range(100):
+            if await storage.compacted_revision() == 7:
+                break
+            await asyncio.sleep(0.05)
+        assert await storage.compacted_revision() == 7  # revisions 8..10 kept
+        with pytest.raises(CompactedError):
+            await storage.list("/k/", revision=5)
+    finally:
+        await storage.close()

@@ -38,6 +38,7 @@ import logging
 from collections.abc import AsyncGenerator, Sequence
 
 from litekube.storage.broadcast import Broadcaster
+from litekube.storage.compaction import compact_periodically
 from litekube.storage.etcd_client import EtcdClient, EtcdCompacted, Json, encode, encode_bytes, key_range
 from litekube.storage.etcd_events import from_etcd, header_revision, key_value, to_etcd
 from litekube.storage.etcd_watch import follow_keyspace, replay
@@ -110,7 +111,14 @@ class EtcdStorage:
         self._started = True
         self._start_feed()
         if self._compact_interval > 0:
-            self._tasks.append(asyncio.create_task(self._compact_periodically(), name="storage-compactor"))
+            self._tasks.append(
+                asyncio.create_task(
+                    compact_periodically(
+                        self, self._broadcaster, self._compact_interval, self._compact_retain
+                    ),
+                    name="storage-compactor",
+                )
+            )
 
     async def _find_compacted(self, current: int) -> int:
         """Our compacted revision: the lowest (of ours) that etcd still reads.
@@ -386,14 +394,3 @@ class EtcdStorage:
                 )
             except EtcdCompacted:  # another server compacted at least this far already
                 self._compacted = max(revision, await self._find_compacted(current))
-
-    async def _compact_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._compact_interval)
-            target = self._broadcaster.last_revision - self._compact_retain
-            if target <= self._compacted:
-                continue
-            try:
-                await self.compact(target)
-            except StorageError:
-                log.exception("background compaction to revision %d failed", target)

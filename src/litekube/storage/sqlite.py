@@ -41,6 +41,7 @@ from typing import Any, TypeVar, cast
 
 from litekube.storage import sqlite_schema as sql
 from litekube.storage.broadcast import Broadcaster
+from litekube.storage.compaction import compact_periodically
 from litekube.storage.sqlite_writer import Completion, Op, SQLiteWriter, WriteJob
 from litekube.storage.types import (
     CompactedError,
@@ -114,7 +115,10 @@ class SQLiteStorage:
         self._writer.start()
         self._started = True
         if self._compact_interval > 0:
-            self._compactor = asyncio.create_task(self._compact_periodically(), name="storage-compactor")
+            self._compactor = asyncio.create_task(
+                compact_periodically(self, self._broadcaster, self._compact_interval, self._compact_retain),
+                name="storage-compactor",
+            )
 
     def _recover(self) -> tuple[int, int]:
         directory = os.path.dirname(os.path.abspath(self._path))
@@ -310,14 +314,3 @@ class SQLiteStorage:
     def _min_id_sync(self) -> int:
         (low,) = self._local.conn.execute("SELECT COALESCE(MIN(id), 0) FROM kv").fetchone()
         return int(low)
-
-    async def _compact_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._compact_interval)
-            target = self._broadcaster.last_revision - self._compact_retain
-            if target <= self._compacted:
-                continue
-            try:
-                await self.compact(target)
-            except StorageError:
-                log.exception("background compaction to revision %d failed", target)
